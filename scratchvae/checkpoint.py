@@ -1,0 +1,139 @@
+"""Checkpoints: a model, its optimizer state and the run's progress in one .npz file, no pickle.
+
+Layout of the archive (np.savez, read back with np.load(..., allow_pickle=False)):
+
+    param/<name>        every parameter, e.g. param/encoder.0.W  (784, 400)
+    optim/<key>/<name>  the optimizer's buffers, e.g. optim/m/encoder.0.W (Adam's first moment)
+    meta                one JSON string: the model's config (to rebuild the architecture), the
+                        optimizer's class, hyperparameters and step count, the training state
+                        (epochs done, global step, seed, batch size, history)
+
+Written whole or not at all: the archive goes to a temporary file in the same folder, is flushed
+to disk, and only then renamed over the target (os.replace is atomic on one file system), so a
+crash mid-write leaves the previous checkpoint untouched.
+"""
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from . import backend
+from .autoencoder import AEConfig, Autoencoder
+from .optim import SGD, Adam
+from .vae import VAE, VAEConfig
+
+FORMAT = "scratchvae-checkpoint"
+VERSION = 1
+MODELS = {"vae": (VAE, VAEConfig), "autoencoder": (Autoencoder, AEConfig)}
+OPTIMIZERS = {"Adam": Adam, "SGD": SGD}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, corrupt, or does not fit the model it is loaded into."""
+
+
+def _optimizer_meta(opt):
+    if isinstance(opt, Adam):
+        return {"class": "Adam", "lr": opt.lr, "betas": [opt.b1, opt.b2], "eps": opt.eps}
+    return {"class": "SGD", "lr": opt.lr, "momentum": opt.momentum}
+
+
+def save(path, model, optimizer=None, train_state=None):
+    """Write model (+ optimizer, + a JSON-able dict of training state) to path atomically."""
+    path = Path(path)
+    arrays = {f"param/{name}": backend.to_host(p) for name, p, _ in model.parameters()}
+    meta = {"format": FORMAT, "version": VERSION, "model": model.config_dict(),
+            "dtype": np.dtype(model.dtype).name, "train": train_state or {}}
+    if optimizer is not None:
+        state = optimizer.state_dict()
+        meta["optimizer"] = {**_optimizer_meta(optimizer), "t": state.pop("t")}
+        arrays.update({f"optim/{key}": value for key, value in state.items()})
+    arrays["meta"] = np.array(json.dumps(meta))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def read(path):
+    """(arrays dict, meta dict) from a checkpoint file, with clear errors for bad files."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        raise CheckpointError(f"{path}: not a readable .npz checkpoint ({type(err).__name__}: {err})") from None
+    if "meta" not in arrays:
+        raise CheckpointError(f"{path}: no 'meta' entry; not a scratchvae checkpoint")
+    meta = json.loads(str(arrays.pop("meta")))
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: format {meta.get('format')!r}, expected {FORMAT!r}")
+    return arrays, meta
+
+
+def build_model(meta):
+    """A fresh model with the architecture recorded in a checkpoint's meta."""
+    config = dict(meta["model"])
+    kind = config.pop("kind", None)
+    if kind not in MODELS:
+        raise CheckpointError(f"checkpoint model kind {kind!r} is unknown; expected one of {sorted(MODELS)}")
+    model_cls, config_cls = MODELS[kind]
+    return model_cls(config_cls(**config), dtype=np.dtype(meta.get("dtype", "float32")))
+
+
+def load_into(path, model, optimizer=None):
+    """Copy a checkpoint's parameters (and optimizer state) into an existing model. Returns meta.
+
+    Every array is checked against the model before anything is copied, so a checkpoint of another
+    architecture raises CheckpointError naming the array that does not fit and changes nothing.
+    """
+    arrays, meta = read(path)
+    params = {name: p for name, p, _ in model.parameters()}
+    saved = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
+    missing, extra = sorted(set(params) - set(saved)), sorted(set(saved) - set(params))
+    if missing or extra:
+        raise CheckpointError(f"{path}: checkpoint of another architecture (model {meta['model']}); "
+                              f"parameters missing from it: {missing}, not in this model: {extra}")
+    for name, p in params.items():
+        if tuple(saved[name].shape) != tuple(p.shape):
+            raise CheckpointError(f"{path}: array param/{name} has shape {tuple(saved[name].shape)} but "
+                                  f"this model's {name} has shape {tuple(p.shape)} (checkpoint model: "
+                                  f"{meta['model']})")
+    for name, p in params.items():
+        p[...] = backend.asarray(saved[name], dtype=p.dtype)
+    if optimizer is not None and "optimizer" in meta:
+        state = {k[len("optim/"):]: v for k, v in arrays.items() if k.startswith("optim/")}
+        state["t"] = meta["optimizer"]["t"]
+        try:
+            optimizer.load_state_dict(state)
+        except (KeyError, ValueError) as err:
+            raise CheckpointError(f"{path}: optimizer state does not fit: {err}") from None
+    return meta
+
+
+def load(path):
+    """(model, optimizer or None, train_state) rebuilt entirely from a checkpoint file."""
+    _, meta = read(path)
+    model = build_model(meta)
+    optimizer = None
+    if "optimizer" in meta:
+        o = dict(meta["optimizer"])
+        cls = OPTIMIZERS[o.pop("class")]
+        o.pop("t")
+        if "betas" in o:
+            o["betas"] = tuple(o["betas"])
+        optimizer = cls(list(model.parameters()), **o)
+    load_into(path, model, optimizer)
+    return model, optimizer, meta.get("train", {})

@@ -1,0 +1,88 @@
+"""Input checks that fail early with a message naming what was expected and what came.
+
+A shape mistake caught here reads "Dense.forward: x must have shape (N, 784), got (128, 783)"
+instead of "matmul: Input operand 1 has a mismatch in its core dimension 0" from deep inside
+NumPy. The checks on every call look only at metadata (shape, ndim, dtype), which costs nothing
+beside a matrix product; the scan for NaN and inf (`check_finite`) is a full pass over the data,
+so it runs where data enters (datasets, model entry points, gradient checks) and, on the hot
+path, only after a loss has already come out non-finite, to say which input was to blame.
+"""
+import numpy as np
+
+from . import backend
+
+
+class NonFiniteError(ValueError):
+    """An input or a result holds NaN or inf (the training loop turns this into a stop)."""
+
+
+def _fmt_shape(shape):
+    return "(" + ", ".join("N" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def check_array(where, name, a, shape=None, ndim=None):
+    """Check that `a` is a floating-point array, optionally of a given ndim or shape.
+
+    shape: a tuple whose entries are ints or None (None matches any size), e.g. (None, 784).
+    Raises TypeError for non-arrays and non-float dtypes, ValueError for a wrong rank or shape.
+    """
+    if not hasattr(a, "shape") or not hasattr(a, "dtype"):
+        raise TypeError(f"{where}: {name} must be a NumPy/CuPy array, got {type(a).__name__}")
+    if a.dtype.kind != "f":
+        raise TypeError(f"{where}: {name} must be a float32 or float64 array, got dtype {a.dtype} "
+                        f"(convert with .astype(np.float32); integer pixels need /255)")
+    if shape is not None:
+        ndim = len(shape)
+    if ndim is not None and a.ndim != ndim:
+        want = _fmt_shape(shape) if shape is not None else f"{ndim}-D"
+        raise ValueError(f"{where}: {name} must be {ndim}-D with shape {want}, "
+                         f"got {a.ndim}-D array of shape {tuple(a.shape)}")
+    if shape is not None:
+        for want, got in zip(shape, a.shape):
+            if want is not None and want != got:
+                raise ValueError(f"{where}: {name} must have shape {_fmt_shape(shape)}, "
+                                 f"got {tuple(a.shape)}")
+    return a
+
+
+def check_same_shape(where, name_a, a, name_b, b):
+    """Two arrays that are compared entry by entry must have one shape."""
+    if tuple(a.shape) != tuple(b.shape):
+        raise ValueError(f"{where}: {name_a} and {name_b} must have the same shape, "
+                         f"got {tuple(a.shape)} and {tuple(b.shape)}")
+
+
+def check_finite(where, name, a):
+    """Raise ValueError if `a` holds NaN or inf, naming how many and the first position."""
+    xp = backend.array_module(a)
+    bad = ~xp.isfinite(a)
+    if bool(bad.any()):
+        first = tuple(int(i) for i in np.argwhere(backend.to_host(bad))[0])
+        count = int(bad.sum())
+        raise NonFiniteError(f"{where}: {name} must be finite, found {count} NaN/inf value(s), "
+                         f"first at index {first} ({backend.to_host(a)[first]})")
+    return a
+
+
+def check_positive_int(where, name, value):
+    """Sizes, counts and epochs: a Python int of at least 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{where}: {name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+def check_probability(where, name, value, *, upper_open=True):
+    """Rates such as dropout: a float in [0, 1) (or [0, 1] when upper_open is False)."""
+    ok = 0.0 <= value < 1.0 if upper_open else 0.0 <= value <= 1.0
+    if not ok:
+        interval = "[0, 1)" if upper_open else "[0, 1]"
+        raise ValueError(f"{where}: {name} must be in {interval}, got {value!r}")
+    return float(value)
+
+
+def explain_nonfinite(where, value, **inputs):
+    """Called after a loss came out NaN/inf: blame the first non-finite input, else the value."""
+    for name, a in inputs.items():
+        check_finite(where, name, a)
+    raise NonFiniteError(f"{where}: the result is {value} although every input is finite "
+                             f"(an overflow: check the scale of the inputs)")

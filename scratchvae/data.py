@@ -1,0 +1,129 @@
+"""MNIST (and any dataset in the same IDX format), read from the files shipped in the package.
+
+The IDX format (LeCun et al.) is simple enough to parse by hand:
+
+    bytes 0-3   magic number, big-endian uint32: 0x00000803 = uint8 data with 3 dimensions
+                (images, N x 28 x 28); 0x00000801 = uint8 data with 1 dimension (labels, N)
+    then        one big-endian uint32 per dimension
+    then        the data, N * 28 * 28 bytes in C order
+
+The files are gzip-compressed; the decompressed bytes are checked against SHA-256 sums (the
+official MNIST checksums, in SHA256SUMS beside the files) so a corrupt or truncated copy is
+reported by name instead of training on garbage. Nothing is ever downloaded.
+
+    x_train, y_train = load_mnist("train")        # (60000, 784) float32 in [0, 1], (60000,) uint8
+    x_test, y_test = load_mnist("test")           # (10000, 784), (10000,)
+    load_mnist("train", data_dir="~/fashion")     # Fashion-MNIST, KMNIST: same file names and format
+
+Binarization, for Bernoulli likelihoods on true binary data (Salakhutdinov & Murray 2008):
+    static:   one draw x_bin = [u < x], u ~ U(0, 1), fixed for the whole run
+    dynamic:  a fresh draw for every minibatch (the usual setting for log-likelihood results)
+"""
+import gzip
+import hashlib
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from . import backend
+
+DATA_DIR = Path(__file__).resolve().parent / "data" / "mnist"
+FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+         "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+MAGIC = {2051: 3, 2049: 1}        # magic -> number of dimensions (uint8 data)
+
+
+class DataError(ValueError):
+    """A dataset file is missing, truncated, corrupt, or not IDX."""
+
+
+def _open(data_dir, stem):
+    """Decompressed bytes of stem(.gz) in data_dir, and the path that was read."""
+    for path in (data_dir / (stem + ".gz"), data_dir / stem):
+        if path.is_file():
+            try:
+                if path.suffix == ".gz":
+                    with gzip.open(path, "rb") as f:
+                        return f.read(), path
+                return path.read_bytes(), path
+            except (OSError, EOFError, gzip.BadGzipFile) as err:
+                raise DataError(f"{path}: cannot be read as gzip ({type(err).__name__}: {err}); "
+                                "the file is truncated or corrupt, copy it again") from None
+    raise DataError(f"{data_dir / (stem + '.gz')}: file not found (nor {stem} uncompressed). "
+                    f"Expected the four MNIST IDX files {sorted(s for p in FILES.values() for s in p)} "
+                    f"in {data_dir}")
+
+
+def _expected_sums(data_dir):
+    """{file stem: sha256} from SHA256SUMS in data_dir, or {} if there is none."""
+    sums = data_dir / "SHA256SUMS"
+    if not sums.is_file():
+        return {}
+    table = {}
+    for line in sums.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            table[parts[1].lstrip("*")] = parts[0].lower()
+    return table
+
+
+def parse_idx(raw, name="<bytes>"):
+    """IDX bytes -> uint8 array of the shape the header declares. Raises DataError on any mismatch."""
+    if len(raw) < 8:
+        raise DataError(f"{name}: only {len(raw)} bytes, too short for an IDX header")
+    magic = struct.unpack(">I", raw[:4])[0]
+    if magic not in MAGIC:
+        raise DataError(f"{name}: magic number {magic:#010x} is not an IDX uint8 file "
+                        "(expected 0x00000803 for images or 0x00000801 for labels)")
+    ndim = MAGIC[magic]
+    header = 4 + 4 * ndim
+    shape = struct.unpack(">" + "I" * ndim, raw[4:header])
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise DataError(f"{name}: header says shape {shape} ({expected} bytes) but the file has "
+                        f"{len(raw)} bytes: {'truncated' if len(raw) < expected else 'trailing data'}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def read_idx(data_dir, stem, verify=True):
+    """Read one IDX file (stem without .gz) from data_dir, checking its SHA-256 if known."""
+    raw, path = _open(Path(data_dir), stem)
+    if verify:
+        want = _expected_sums(Path(data_dir)).get(stem)
+        got = hashlib.sha256(raw).hexdigest()
+        if want is not None and got != want:
+            raise DataError(f"{path}: SHA-256 of the decompressed data is {got}, expected {want} "
+                            "(from SHA256SUMS): the file is corrupt or a different dataset")
+    return parse_idx(raw, str(path))
+
+
+def load_mnist(split="train", data_dir=None, verify=True):
+    """Images as float32 (N, 784) in [0, 1] and labels as uint8 (N,), on the host (NumPy)."""
+    if split not in FILES:
+        raise ValueError(f"load_mnist: split must be 'train' or 'test', got {split!r}")
+    data_dir = Path(os.path.expanduser(str(data_dir))) if data_dir is not None else DATA_DIR
+    if not data_dir.is_dir():
+        raise DataError(f"data folder {data_dir} does not exist (expected the MNIST IDX files there)")
+    images_stem, labels_stem = FILES[split]
+    images = read_idx(data_dir, images_stem, verify)
+    labels = read_idx(data_dir, labels_stem, verify)
+    if images.ndim != 3 or labels.ndim != 1:
+        raise DataError(f"{data_dir}: {images_stem} must hold 3-D images and {labels_stem} 1-D labels, "
+                        f"got {images.ndim}-D and {labels.ndim}-D")
+    if images.shape[0] != labels.shape[0]:
+        raise DataError(f"{data_dir}: {images.shape[0]} images but {labels.shape[0]} labels in split {split!r}")
+    x = images.reshape(images.shape[0], -1).astype(np.float32)
+    x /= np.float32(255.0)                                       # uint8 0..255 -> [0, 1]
+    return x, labels
+
+
+def binarize(x, rng):
+    """One Bernoulli draw per pixel: 1 with probability x. x (N, D) in [0, 1], rng a Generator."""
+    return (rng.random(x.shape, dtype=x.dtype) < x).astype(x.dtype)
+
+
+def static_binarize(x, seed=0):
+    """The same binarization for the whole run (a fixed seed), on x's backend."""
+    return binarize(x, backend.array_module(x).random.default_rng(seed))

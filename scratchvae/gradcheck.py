@@ -1,0 +1,206 @@
+"""Gradient checking: compare a hand-written gradient with centred finite differences.
+
+A derivative written by hand is a claim; this module tests it. For a scalar function L of a
+tensor x, nudge one entry at a time by h in both directions:
+
+    dL/dx[i]  ~=  ( L(x + h e_i) - L(x - h e_i) ) / (2 h)          (error O(h^2), not O(h))
+
+Everything runs in float64: in float32 the rounding noise of L, about 1e-7 * |L| / h, would swamp
+the differences. The comparison is the relative error of the whole tensor,
+
+    error = max_i |a_i - n_i| / max( max_i (|a_i| + |n_i|), tiny )
+
+with a = analytic and n = numeric; the report names the entry i where |a_i - n_i| is largest.
+(Dividing each entry by its own size instead would flag entries whose true gradient is ~1e-10,
+where finite-difference rounding noise is as large as the value itself.) A correct gradient
+scores around 1e-9 to 1e-11; a wrong one (missing factor, wrong sign, transposed) scores 1e-2 to 1.
+
+How to use it (the tests and the exercises call exactly these):
+
+    rows = check_layer(Dense(5, 3, dtype=np.float64), x)           # input and every parameter
+    rows = check_loss(bce_with_logits, {"logits": l, "x": t}, wrt=["logits"])
+    rows = check_function(reparameterize, reparameterize_backward, {"mu": .., "logvar": .., "eps": ..},
+                          wrt=["mu", "logvar"])
+    print(format_report(rows)); assert all(r.passed for r in rows)
+
+`python -m scratchvae.gradcheck` runs the check of every component in the library (selfcheck.py).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import backend
+
+THRESHOLD = 1e-7          # a correct float64 gradient is far below this; a wrong formula far above
+STEP = 1e-6               # h: balances truncation (h^2) against rounding (1e-16 / h)
+TINY = 1e-30
+
+
+@dataclass
+class CheckRow:
+    """One tensor's verdict: where it came from, its worst entry, and pass or fail."""
+    component: str
+    tensor: str
+    shape: tuple
+    error: float
+    index: tuple          # worst entry
+    analytic: float       # a[index]
+    numeric: float        # n[index]
+    threshold: float = THRESHOLD
+
+    @property
+    def passed(self):
+        return bool(self.error <= self.threshold)
+
+
+class GradientCheckError(AssertionError):
+    """Raised by assert_passed when a gradient disagrees with finite differences."""
+
+
+def numerical_gradient(loss_fn, x, h=STEP):
+    """Centred finite differences of the scalar loss_fn() with respect to the array x.
+
+    loss_fn takes no arguments and must read x (which is changed in place, entry by entry,
+    and restored). Returns an array of x's shape on x's backend.
+    """
+    if x.dtype != np.float64:
+        raise TypeError(f"numerical_gradient: x must be float64 for a meaningful check, got {x.dtype}")
+    xp = backend.array_module(x)
+    grad = xp.zeros_like(x)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)        # views: writing flat[i] writes x
+    for i in range(flat.size):
+        old = float(flat[i])
+        flat[i] = old + h
+        plus = backend.to_float(loss_fn())
+        flat[i] = old - h
+        minus = backend.to_float(loss_fn())
+        flat[i] = old
+        gflat[i] = (plus - minus) / (2 * h)
+    return grad
+
+
+def relative_error(analytic, numeric):
+    """(error, worst index) with error = max|a - n| / max(max(|a| + |n|), tiny)."""
+    a, n = backend.to_host(analytic).astype(np.float64), backend.to_host(numeric).astype(np.float64)
+    if a.shape != n.shape:
+        raise ValueError(f"relative_error: analytic gradient has shape {a.shape}, numeric {n.shape}")
+    diff = np.abs(a - n)
+    index = np.unravel_index(int(np.argmax(diff)), diff.shape) if diff.size else ()
+    scale = max(float(np.max(np.abs(a) + np.abs(n))) if diff.size else 0.0, TINY)
+    err = float(diff[index]) / scale if diff.size else 0.0
+    return err, tuple(int(i) for i in index)
+
+
+def compare(component, tensors, analytic, loss_fn, h=STEP, threshold=THRESHOLD):
+    """The core check: for each name in `analytic`, finite differences of loss_fn over tensors[name].
+
+    tensors:  name -> float64 array that loss_fn reads (perturbed in place)
+    analytic: name -> the hand-written gradient of loss_fn with respect to that array
+    """
+    rows = []
+    for name, a in analytic.items():
+        x = tensors[name]
+        if tuple(a.shape) != tuple(x.shape):
+            raise ValueError(f"{component}: gradient for {name} has shape {tuple(a.shape)}, "
+                             f"the tensor has {tuple(x.shape)}")
+        n = numerical_gradient(loss_fn, x, h)
+        err, idx = relative_error(a, n)
+        a_h, n_h = backend.to_host(a), backend.to_host(n)
+        rows.append(CheckRow(component, name, tuple(x.shape), err, idx,
+                             float(a_h[idx]) if a_h.size else 0.0,
+                             float(n_h[idx]) if n_h.size else 0.0, threshold))
+    return rows
+
+
+def _upstream(shape, seed, like):
+    """A fixed random upstream gradient dL/dy, so L = sum(y * dy) weighs every output differently."""
+    g = np.random.default_rng(seed).standard_normal(shape)
+    return backend.array_module(like).asarray(g)
+
+
+def check_layer(layer, x, component=None, seed=0, rng_seed=None):
+    """Check a layer's input gradient and every parameter gradient.
+
+    L(x, params) = sum(layer.forward(x) * dy) for a fixed random dy, so dL/dy = dy.
+    A stochastic layer (dropout) gets a generator re-seeded with rng_seed on every call,
+    which replays the same mask.
+    """
+    component = component or repr(layer)
+
+    def forward():
+        if getattr(layer, "stochastic", False):
+            return layer.forward(x, backend.rng(rng_seed if rng_seed is not None else seed))
+        return layer.forward(x)
+
+    y = forward()
+    dy = _upstream(y.shape, seed + 1, y)
+    analytic = {"x": layer.backward(dy)}
+    analytic.update({k: g.copy() for k, g in layer.grads.items()})
+    tensors = {"x": x, **layer.params}
+    return compare(component, tensors, analytic, lambda: (forward() * dy).sum())
+
+
+def check_loss(fn, inputs, wrt, component=None):
+    """Check a loss returning (value, grad_1, ..., grad_k) for the inputs named in wrt, in order."""
+    component = component or fn.__name__
+    _, *grads = fn(**inputs)
+    if len(grads) != len(wrt):
+        raise ValueError(f"{component}: returned {len(grads)} gradients for wrt={wrt}")
+    return compare(component, inputs, dict(zip(wrt, grads)), lambda: fn(**inputs)[0])
+
+
+def check_function(forward, backward, inputs, wrt, component=None, seed=0):
+    """Check a forward/backward pair in CS231n style: out, cache = forward(**inputs);
+    grads = backward(dout, cache) returns one gradient per name in wrt, in order."""
+    component = component or forward.__name__
+    out, cache = forward(**inputs)
+    dout = _upstream(out.shape, seed + 1, out)
+    grads = backward(dout, cache)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    return compare(component, inputs, dict(zip(wrt, grads)), lambda: (forward(**inputs)[0] * dout).sum())
+
+
+def check_model(model, x, component=None, seed=0):
+    """Check the gradient of a model's whole objective for every parameter.
+
+    model.objective(x, rng, backward) returns the loss (and fills the parameter gradients when
+    backward is True); a generator re-seeded with `seed` on every call holds eps, dropout masks and
+    input noise fixed, so the objective is a deterministic function of the parameters.
+    """
+    component = component or type(model).__name__
+    model.objective(x, backend.rng(seed), backward=True)
+    analytic, tensors = {}, {}
+    for name, p, g in model.parameters():
+        analytic[name], tensors[name] = g.copy(), p
+    return compare(component, tensors, analytic,
+                   lambda: model.objective(x, backend.rng(seed), backward=False)["loss"])
+
+
+def format_report(rows):
+    """A fixed-width table: component, tensor, shape, worst entry, analytic, numeric, error, verdict."""
+    head = f"{'component':<34} {'tensor':<14} {'shape':<11} {'worst entry':<12} " \
+           f"{'analytic':>12} {'numeric':>12} {'rel. error':>10}  result"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        verdict = "ok" if r.passed else f"FAIL (> {r.threshold:.0e})"
+        lines.append(f"{r.component[:34]:<34} {r.tensor[:14]:<14} {str(r.shape):<11} {str(r.index):<12} "
+                     f"{r.analytic:>12.5g} {r.numeric:>12.5g} {r.error:>10.2e}  {verdict}")
+    return "\n".join(lines)
+
+
+def assert_passed(rows):
+    """Raise GradientCheckError with the report if any row failed."""
+    failed = [r for r in rows if not r.passed]
+    if failed:
+        names = ", ".join(f"{r.component}:{r.tensor}" for r in failed)
+        raise GradientCheckError(f"gradient check failed for {names}\n{format_report(rows)}")
+    return rows
+
+
+def main(argv=None):
+    from .selfcheck import main as run_all
+    return run_all(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

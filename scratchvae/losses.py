@@ -1,0 +1,112 @@
+"""Reconstruction losses and the L1 sparsity penalty, each returning (value, gradient).
+
+Convention, shared by every loss in scratchvae: **sum over features, mean over the batch.**
+For a batch of N images of D = 784 pixels the value is "per image", in the units the
+literature reports (nats per image for the likelihoods), and the gradient carries the 1/N.
+
+    mse(x_hat, x)               L = (1/N) sum_n sum_d (x_hat - x)^2
+                                dL/dx_hat = (2/N) (x_hat - x)                       (N, D)
+
+    gaussian_nll(x_hat, x, s)   -log N(x; x_hat, s^2 I) per image
+                                L = (1/N) sum (x_hat - x)^2 / (2 s^2) + D log(s sqrt(2 pi))
+                                dL/dx_hat = (1/N) (x_hat - x) / s^2                 (N, D)
+
+    bce_with_logits(l, x)       Bernoulli negative log-likelihood with p = sigmoid(l):
+                                -log p(x | l) = -x log p - (1 - x) log(1 - p) = softplus(l) - x l
+                                L = (1/N) sum_n sum_d [max(l, 0) - x l + log(1 + exp(-|l|))]
+                                dL/dl = (1/N) (sigmoid(l) - x)                      (N, D)
+
+    l1_penalty(h, lam)          L = (lam/N) sum_n sum_k |h|
+                                dL/dh = (lam/N) sign(h), taking the subgradient 0 at h = 0
+                                (any value in [-1, 1] is a valid subgradient there; 0 keeps
+                                 exact zeros at zero, which is what a sparse code wants)
+
+The BCE is computed from logits, never from probabilities: log(sigmoid(l)) underflows to
+log(0) = -inf for l below about -100 in float32, while the form above only exponentiates
+-|l| <= 0 and stays finite for any finite logit.
+"""
+import math
+
+from . import backend
+from .checks import check_array, check_same_shape, explain_nonfinite
+
+
+def _check_pair(where, pred_name, pred, x):
+    check_array(where, pred_name, pred, ndim=2)
+    check_array(where, "x", x, ndim=2)
+    check_same_shape(where, pred_name, pred, "x", x)
+
+
+def _finite_or_explain(where, value, **inputs):
+    if not math.isfinite(backend.to_float(value)):
+        explain_nonfinite(where, backend.to_float(value), **inputs)
+
+
+def mse(x_hat, x):
+    """Squared error summed over features, averaged over the batch. x_hat, x: (N, D)."""
+    _check_pair("mse", "x_hat", x_hat, x)
+    xp = backend.array_module(x_hat)
+    n = x.shape[0]
+    diff = x_hat - x                                         # (N, D)
+    value = xp.sum(diff * diff) / n                          # L = (1/N) sum (x_hat - x)^2
+    _finite_or_explain("mse", value, x_hat=x_hat, x=x)
+    diff *= diff.dtype.type(2.0 / n)                         # dL/dx_hat = (2/N)(x_hat - x), in place
+    return value, diff
+
+
+def gaussian_nll(x_hat, x, sigma=1.0):
+    """-log N(x; x_hat, sigma^2 I) in nats per image (sum over D, mean over N). x_hat, x: (N, D)."""
+    _check_pair("gaussian_nll", "x_hat", x_hat, x)
+    if not sigma > 0:
+        raise ValueError(f"gaussian_nll: sigma must be > 0, got {sigma!r}")
+    n, d = x.shape
+    sq, dsq = mse(x_hat, x)                                  # (1/N) sum (x_hat - x)^2 and its gradient
+    scale = 1.0 / (2.0 * sigma * sigma)
+    value = sq * scale + d * math.log(sigma * math.sqrt(2.0 * math.pi))
+    dsq *= dsq.dtype.type(scale)                             # dL/dx_hat = (x_hat - x) / (N sigma^2)
+    return value, dsq
+
+
+def bce_with_logits(logits, x):
+    """Bernoulli NLL from logits, nats per image (sum over D, mean over N), and dL/dlogits.
+
+    logits: (N, D) real numbers, any size; x: (N, D) targets in [0, 1] (binary or grey levels).
+    """
+    _check_pair("bce_with_logits", "logits", logits, x)
+    xp = backend.array_module(logits)
+    n = x.shape[0]
+    e = xp.exp(-xp.abs(logits))                              # exp(-|l|) in (0, 1]: the one shared exp
+    # per entry: softplus(l) - x l = max(l, 0) - x l + log(1 + exp(-|l|))
+    value = xp.sum(xp.maximum(logits, 0) - x * logits + xp.log1p(e)) / n
+    _finite_or_explain("bce_with_logits", value, logits=logits, x=x)
+    # sigmoid(l) = 1 / (1 + e) for l >= 0 and e / (1 + e) for l < 0   (same e as above)
+    p = xp.where(logits >= 0, 1, e) / (1 + e)
+    return value, (p - x) / n                                # dL/dl = (sigmoid(l) - x) / N
+
+
+def l1_penalty(h, lam):
+    """lam * |h|_1 summed over units, averaged over the batch, and its subgradient. h: (N, K)."""
+    check_array("l1_penalty", "h", h, ndim=2)
+    if not lam >= 0:
+        raise ValueError(f"l1_penalty: lam must be >= 0, got {lam!r}")
+    xp = backend.array_module(h)
+    scale = h.dtype.type(lam / h.shape[0])
+    value = xp.sum(xp.abs(h)) * scale                        # L = (lam/N) sum |h|
+    _finite_or_explain("l1_penalty", value, h=h)
+    return value, xp.sign(h) * scale                         # dL/dh = (lam/N) sign(h), sign(0) = 0
+
+
+def bce_with_logits_per_example(logits, x):
+    """-log p(x | logits) for each row, shape (N,), no gradient (for log-likelihood estimates)."""
+    _check_pair("bce_with_logits_per_example", "logits", logits, x)
+    xp = backend.array_module(logits)
+    return xp.sum(xp.maximum(logits, 0) - x * logits + xp.log1p(xp.exp(-xp.abs(logits))), axis=1)
+
+
+def gaussian_nll_per_example(x_hat, x, sigma=1.0):
+    """-log N(x; x_hat, sigma^2 I) for each row, shape (N,), no gradient."""
+    _check_pair("gaussian_nll_per_example", "x_hat", x_hat, x)
+    xp = backend.array_module(x_hat)
+    d = x.shape[1]
+    diff = x_hat - x
+    return xp.sum(diff * diff, axis=1) / (2.0 * sigma * sigma) + d * math.log(sigma * math.sqrt(2.0 * math.pi))

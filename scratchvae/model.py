@@ -1,0 +1,113 @@
+"""What the autoencoder and the VAE share: an encoder, a decoder, and one objective.
+
+Every model in scratchvae offers the same small interface, which the training loop, the
+checkpoints and the whole-model gradient check rely on:
+
+    model.objective(x, rng, backward=True, step=None) -> {"loss": .., other parts ..}
+        one forward pass of the whole objective on a batch x (N, D), per image (sum over
+        features, mean over the batch); with backward=True it also fills every parameter's
+        gradient. All noise (input corruption, dropout masks, the VAE's eps) is drawn from rng,
+        so a generator seeded the same way replays the same objective exactly.
+    model.parameters()   (name, param, grad) triples for the optimizer and checkpoints
+    model.train() / model.eval()   noise on / off
+    model.config         a dataclass; type(model)(config) rebuilds the same architecture
+
+Subclasses: autoencoder.Autoencoder (plain, denoising, dropout, sparse, linear) and vae.VAE.
+"""
+from dataclasses import asdict
+
+import numpy as np
+
+from . import backend
+from .activations import make_activation
+from .checks import check_array, check_finite
+from .dense import Dense
+from .dropout import Dropout
+from .layer import Sequential
+
+
+def mlp(sizes, activation, out_activation, rng, dtype, dropout=0.0):
+    """Dense layers through `sizes`, `activation` (and dropout) after each hidden layer.
+
+    mlp([784, 400, 40], "relu", "identity", ...) is Dense(784, 400), ReLU, Dense(400, 40).
+    He initialisation feeds ReLU-family activations, Glorot everything else.
+    """
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        last = i == len(sizes) - 2
+        act = out_activation if last else activation
+        init = "he" if act in ("relu", "leaky_relu") else "glorot"
+        layers.append(Dense(n_in, n_out, init=init, rng=rng, dtype=dtype))
+        if act != "identity":
+            layers.append(make_activation(act))
+        if dropout > 0 and not last:
+            layers.append(Dropout(dropout))
+    return Sequential(*layers)
+
+
+class Model:
+    """Base class. Subclasses build self.encoder and self.decoder and define objective()."""
+
+    kind = "model"
+
+    def __init__(self, config, dtype=None):
+        self.config = config
+        self.dtype = np.dtype(dtype or backend.float_dtype())
+        self.training = True
+
+    @property
+    def n_in(self):
+        return self.config.n_in
+
+    def parameters(self):
+        yield from self.encoder.parameters("encoder.")
+        yield from self.decoder.parameters("decoder.")
+
+    def n_parameters(self):
+        return sum(int(p.size) for _, p, _ in self.parameters())
+
+    def train(self):
+        self.training = True
+        self.encoder.train()
+        self.decoder.train()
+        return self
+
+    def eval(self):
+        self.training = False
+        self.encoder.eval()
+        self.decoder.eval()
+        return self
+
+    def forward_eval(self, net, x):
+        """net.forward(x) with noise and dropout off, restoring the previous mode afterwards."""
+        training = self.training
+        self.eval()
+        try:
+            return net.forward(x)
+        finally:
+            if training:
+                self.train()
+
+    def config_dict(self):
+        return {"kind": self.kind, **asdict(self.config)}
+
+    def check_input(self, where, x, finite=True):
+        """Validate a batch (N, n_in) and put it on the backend in the model's dtype."""
+        if x is None:
+            raise ValueError(f"{where}: x is None; expected an array of shape (N, {self.n_in})")
+        if hasattr(x, "dtype") and x.dtype.kind in "iub":
+            raise TypeError(f"{where}: x must be float pixels in [0, 1], got dtype {x.dtype} "
+                            "(for uint8 images use x.astype(np.float32) / 255)")
+        check_array(where, "x", x, ndim=2)
+        if x.shape[1] != self.n_in:
+            raise ValueError(f"{where}: x must have shape (N, {self.n_in}) for this model "
+                             f"(n_in={self.n_in}), got {tuple(x.shape)}")
+        if x.shape[0] == 0:
+            raise ValueError(f"{where}: x is empty (shape {tuple(x.shape)}); expected at least one row")
+        x = backend.asarray(x, dtype=self.dtype)
+        if finite:
+            check_finite(where, "x", x)
+        return x
+
+    def __repr__(self):
+        return f"{type(self).__name__}(encoder={self.encoder!r}, decoder={self.decoder!r})"

@@ -1,0 +1,143 @@
+"""Optimizers that update parameters in place: SGD with momentum, and Adam.
+
+Both take `params`, a list of (name, param, grad) triples as yielded by `model.parameters()`;
+layers overwrite `grad` on every backward, so the optimizer reads it there on each step().
+
+SGD with (heavy-ball) momentum, as PyTorch writes it:
+    buf = momentum * buf + g
+    p   = p - lr * buf                          (momentum = 0 is plain gradient descent)
+
+Adam: Kingma & Ba (2015), "Adam: A Method for Stochastic Optimization", Algorithm 1:
+    t = t + 1
+    m = b1 * m + (1 - b1) * g                   first moment (mean of g)
+    v = b2 * v + (1 - b2) * g^2                 second raw moment (mean of g^2)
+    m_hat = m / (1 - b1^t);  v_hat = v / (1 - b2^t)        bias correction (m, v start at 0)
+    p = p - lr * m_hat / (sqrt(v_hat) + eps)
+The code uses the paper's cheaper equivalent of the last two lines (end of its Section 2):
+    p = p - lr_t * m / (sqrt(v) + eps_hat),  lr_t = lr sqrt(1 - b2^t) / (1 - b1^t),  eps_hat = eps sqrt(1 - b2^t)
+On the first step m_hat = g and v_hat = g^2, so every weight moves by lr * g / (|g| + eps), about lr.
+
+Speed: each formula runs as in-place ufuncs into one scratch buffer per parameter, so a step
+allocates nothing; the formula a block computes is written in the comment above it.
+"""
+import math
+
+from . import backend
+
+
+def _check_params(where, params):
+    params = list(params)
+    if not params:
+        raise ValueError(f"{where}: got no parameters to optimize (pass model.parameters())")
+    for item in params:
+        if len(item) != 3:
+            raise ValueError(f"{where}: params must be (name, param, grad) triples, got {item!r:.80}")
+        name, p, g = item
+        if p.shape != g.shape:
+            raise ValueError(f"{where}: parameter {name} has shape {p.shape} but its gradient {g.shape}")
+    return params
+
+
+def _check_rate(where, name, value, low_open=True):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or (value <= 0 if low_open else value < 0):
+        bound = "> 0" if low_open else ">= 0"
+        raise ValueError(f"{where}: {name} must be a finite number {bound}, got {value!r}")
+    return float(value)
+
+
+def _check_beta(where, name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{where}: {name} must be in [0, 1), got {value!r}")
+    return float(value)
+
+
+class _Optimizer:
+    def __init__(self, params):
+        self.params = params
+        self.t = 0
+
+    def state_dict(self):
+        """Arrays (on the host) and counters that a checkpoint needs to resume exactly."""
+        state = {"t": self.t}
+        for key, buffers in self._buffers().items():
+            for (name, _, _), buf in zip(self.params, buffers):
+                state[f"{key}/{name}"] = backend.to_host(buf)
+        return state
+
+    def load_state_dict(self, state):
+        self.t = int(state["t"])
+        for key, buffers in self._buffers().items():
+            for (name, _, _), buf in zip(self.params, buffers):
+                saved = state.get(f"{key}/{name}")
+                if saved is None:
+                    raise KeyError(f"optimizer state has no {key}/{name}")
+                if tuple(saved.shape) != tuple(buf.shape):
+                    raise ValueError(f"optimizer state {key}/{name} has shape {tuple(saved.shape)}, "
+                                     f"the parameter has {tuple(buf.shape)}")
+                buf[...] = backend.asarray(saved, dtype=buf.dtype)
+
+
+class SGD(_Optimizer):
+    """Stochastic gradient descent with optional momentum."""
+
+    def __init__(self, params, lr=0.01, momentum=0.0):
+        super().__init__(_check_params("SGD", params))
+        self.lr = _check_rate("SGD", "lr", lr)
+        self.momentum = _check_beta("SGD", "momentum", momentum)
+        self.buf = [backend.array_module(p).zeros_like(p) for _, p, _ in self.params]
+
+    def _buffers(self):
+        return {"buf": self.buf}
+
+    def step(self):
+        self.t += 1
+        for (_, p, g), buf in zip(self.params, self.buf):
+            if self.momentum:
+                buf *= self.momentum                         # buf = momentum * buf + g
+                buf += g
+                g = buf
+            p -= g.dtype.type(self.lr) * g                   # p = p - lr * buf
+
+
+class Adam(_Optimizer):
+    """Adam with bias correction; defaults are the paper's (lr 1e-3, betas 0.9 and 0.999, eps 1e-8)."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(_check_params("Adam", params))
+        self.lr = _check_rate("Adam", "lr", lr)
+        if len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (b1, b2), got {betas!r}")
+        self.b1 = _check_beta("Adam", "betas[0]", betas[0])
+        self.b2 = _check_beta("Adam", "betas[1]", betas[1])
+        self.eps = _check_rate("Adam", "eps", eps)
+        self.m = [backend.array_module(p).zeros_like(p) for _, p, _ in self.params]
+        self.v = [backend.array_module(p).zeros_like(p) for _, p, _ in self.params]
+        self.tmp = [backend.array_module(p).empty_like(p) for _, p, _ in self.params]
+
+    def _buffers(self):
+        return {"m": self.m, "v": self.v}
+
+    def step(self):
+        self.t += 1
+        b1, b2, t = self.b1, self.b2, self.t
+        lr_t = self.lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        eps_hat = self.eps * math.sqrt(1 - b2 ** t)
+        for (_, p, g), m, v, tmp in zip(self.params, self.m, self.v, self.tmp):
+            xp = backend.array_module(p)
+            f = p.dtype.type
+            # m = b1 * m + (1 - b1) * g           written as  m += (1 - b1) * (g - m)
+            xp.subtract(g, m, out=tmp)
+            tmp *= f(1 - b1)
+            m += tmp
+            # v = b2 * v + (1 - b2) * g * g       written as  v += (1 - b2) * (g * g - v)
+            xp.multiply(g, g, out=tmp)
+            tmp -= v
+            tmp *= f(1 - b2)
+            v += tmp
+            # p = p - lr_t * m / (sqrt(v) + eps_hat)
+            xp.sqrt(v, out=tmp)
+            tmp += f(eps_hat)
+            xp.divide(m, tmp, out=tmp)
+            tmp *= f(lr_t)
+            p -= tmp

@@ -1,0 +1,156 @@
+"""The training loop: shuffled minibatches, one optimizer step each, an evaluation per epoch.
+
+    for epoch in 1..E:
+        1. shuffle the training set with this epoch's generator
+        2. for each minibatch x (B, D):  parts = model.objective(x, rng, step=t)   (forward + backward)
+                                         stop if parts["loss"] is NaN or inf
+                                         optimizer.step()                             (update in place)
+        3. evaluate on the test set (noise off, eps from a fixed generator), record the history
+        4. write the checkpoint (atomically)
+
+Reproducibility: epoch e draws all its randomness (shuffling, eps, noise, dropout, binarization)
+from backend.rng([seed, e]). The same seed therefore gives the same losses run to run on the CPU,
+and a run resumed from a checkpoint after epoch e continues exactly as if it had not stopped.
+"""
+import math
+import time
+
+from . import backend
+from .checks import NonFiniteError, check_positive_int
+from .data import binarize as draw_binary
+from .data import static_binarize
+
+BINARIZE = ("none", "static", "dynamic")
+EVAL_STREAM = 2**31 - 1          # seed stream of the evaluation generator (distinct from every epoch)
+TEST_STREAM = 2**31 - 2          # seed stream of the test set's fixed binarization
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or inf; the message names the epoch, the step and likely causes."""
+
+
+def _progress(total, desc, enabled):
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:                    # tqdm is a dependency, but the loop works without it
+        return None
+    return tqdm(total=total, desc=desc, unit="batch", leave=False, dynamic_ncols=True)
+
+
+def evaluate(model, x, batch_size=1000, seed=0):
+    """Mean of every objective part over x (per image), noise off, eps from a fixed generator."""
+    x = model.check_input("evaluate", x)
+    rng = backend.rng([seed, EVAL_STREAM])
+    training = model.training
+    model.eval()
+    totals = {}
+    try:
+        for i in range(0, x.shape[0], batch_size):
+            xb = x[i:i + batch_size]
+            parts = model.objective(xb, rng, backward=False)
+            for key, value in parts.items():
+                totals[key] = totals.get(key, 0.0) + backend.to_float(value) * xb.shape[0]
+    finally:
+        if training:
+            model.train()
+    return {key: value / x.shape[0] for key, value in totals.items()}
+
+
+def _check_fit_args(model, x_train, x_test, epochs, batch_size, binarize):
+    check_positive_int("fit", "epochs", epochs)
+    check_positive_int("fit", "batch_size", batch_size)
+    if binarize not in BINARIZE:
+        raise ValueError(f"fit: binarize must be one of {BINARIZE}, got {binarize!r}")
+    for name, x in (("x_train", x_train), ("x_test", x_test)):
+        if x is not None and getattr(x, "ndim", 2) == 1:
+            raise ValueError(f"fit: {name} has shape {tuple(x.shape)} and dtype {x.dtype}, which looks like "
+                             f"labels; autoencoders learn from images alone: pass images (N, {model.n_in})")
+    x_train = model.check_input("fit (x_train)", x_train)
+    if x_test is not None:
+        x_test = model.check_input("fit (x_test)", x_test)
+    if binarize != "none":
+        xp = backend.array_module(x_train)
+        if bool(xp.any((x_train < 0) | (x_train > 1))):
+            raise ValueError("fit: binarize needs pixel values in [0, 1], found values outside")
+    return x_train, x_test
+
+
+def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, seed=0, binarize="none",
+        checkpoint_path=None, progress=True, log=print, state=None):
+    """Train `model` with `optimizer` and return the history (a list with one dict per epoch).
+
+    x_train, x_test: (N, D) float arrays in [0, 1]; labels are not needed and not accepted.
+    binarize: "none" (grey levels), "static" (one fixed draw) or "dynamic" (a new draw per batch).
+    checkpoint_path: written after every epoch. state: the train_state of a checkpoint, to resume.
+    """
+    from . import checkpoint as ckpt       # imported here: checkpoint imports the models
+
+    x_train, x_test = _check_fit_args(model, x_train, x_test, epochs, batch_size, binarize)
+    state = dict(state or {})
+    history = list(state.get("history", []))
+    start, step = int(state.get("epoch", 0)), int(state.get("step", 0))
+    if binarize == "static":
+        x_train = static_binarize(x_train, seed)
+    if binarize != "none" and x_test is not None:
+        x_test = static_binarize(x_test, TEST_STREAM + seed)
+    n = x_train.shape[0]
+    steps_per_epoch = math.ceil(n / batch_size)
+    model.train()
+    for epoch in range(start + 1, start + epochs + 1):
+        rng = backend.rng([seed, epoch])                                  # 1. this epoch's randomness
+        order = rng.permutation(n)
+        bar = _progress(steps_per_epoch, f"epoch {epoch}", progress)
+        sums, running = {}, None
+        t0 = time.perf_counter()
+        for b in range(steps_per_epoch):                                  # 2. minibatches
+            xb = x_train[order[b * batch_size:(b + 1) * batch_size]]     # (B, D) copy of the rows
+            if binarize == "dynamic":
+                xb = draw_binary(xb, rng)
+            step += 1
+            try:
+                parts = model.objective(xb, rng, backward=True, step=step)
+                loss = backend.to_float(parts["loss"])
+                if not math.isfinite(loss):
+                    raise NonFiniteError(f"the loss is {loss}")
+            except NonFiniteError as err:
+                if bar is not None:
+                    bar.close()
+                kept = f"; the last checkpoint {checkpoint_path} (after epoch {epoch - 1}) is intact" \
+                    if checkpoint_path else ""
+                raise TrainingDiverged(
+                    f"training diverged at epoch {epoch}, step {b + 1} of {steps_per_epoch} (global step "
+                    f"{step}): {err}. Likely causes: a learning rate too high (try 10x lower), inputs "
+                    f"outside [0, 1] or not normalised, or NaN in the data{kept}") from None
+            optimizer.step()
+            for key, value in parts.items():
+                sums[key] = sums.get(key, 0.0) + backend.to_float(value) * xb.shape[0]
+            running = loss if running is None else 0.98 * running + 0.02 * loss
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{running:.3f}")
+        seconds = time.perf_counter() - t0
+        if bar is not None:
+            bar.close()
+        record = {"epoch": epoch, "seconds": seconds, "step": step}       # 3. evaluate and record
+        record.update({f"train_{k}": v / n for k, v in sums.items()})
+        if x_test is not None:
+            test = evaluate(model, x_test, seed=seed)
+            record.update({f"test_{k}": v for k, v in test.items()})
+            record["test_loss"] = test.get("neg_elbo", test["loss"])
+        history.append(record)
+        if log:
+            log(_summary(record))
+        if checkpoint_path is not None:                                   # 4. checkpoint
+            ckpt.save(checkpoint_path, model, optimizer,
+                      {"epoch": epoch, "step": step, "seed": seed, "batch_size": batch_size,
+                       "binarize": binarize, "history": history})
+    return history
+
+
+def _summary(r):
+    test = f"  test {r['test_loss']:.3f}" if "test_loss" in r else ""
+    parts = "".join(f"  {k[6:]} {v:.3f}" for k, v in r.items() if k.startswith("train_") and k != "train_loss")
+    return f"epoch {r['epoch']:3d}  train {r['train_loss']:.3f}{parts}{test}  ({r['seconds']:.1f} s)"
+
