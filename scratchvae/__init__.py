@@ -1,0 +1,22 @@
+"""scratchvae: autoencoders and variational autoencoders from scratch, with hand-written backprop.
+
+The folder listing is the table of contents; each module teaches one idea:
+
+    backend      NumPy or CuPy, chosen in one place          checks       clear errors for bad input
+    layer        forward/backward contract, Sequential       dense        y = x @ W + b
+    activations  ReLU, LeakyReLU, Sigmoid, Tanh, Softplus    dropout      inverted dropout
+    losses       MSE, Gaussian NLL, BCE from logits, L1      kl           closed-form Gaussian KL
+    reparam      z = mu + exp(0.5 logvar) * eps              optim        SGD, Adam
+    gradcheck    finite differences, the checker             selfcheck    every gradient, one command
+    model        what the models share                      autoencoder  plain/denoising/dropout/sparse/linear
+    vae          the VAE and its negative ELBO              iwae         importance-weighted log p(x)
+    data         the IDX reader and MNIST                    train        the training loop
+    checkpoint   atomic .npz save and load                   plots        pictures
+    bench        speed against the matrix-product floor
+"""
+from .autoencoder import AEConfig, Autoencoder
+from .optim import SGD, Adam
+from .vae import VAE, VAEConfig
+
+__all__ = ["AEConfig", "Autoencoder", "Adam", "SGD", "VAE", "VAEConfig"]
+__version__ = "0.1.0"
