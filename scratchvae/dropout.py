@@ -13,7 +13,6 @@ The noise is injected: forward takes a random Generator `rng` (or an explicit `m
 gradient check can replay the same mask by passing a generator seeded the same way.
 The same layer applied to the *input* of an autoencoder is the lecture's masking noise.
 """
-from . import backend
 from .checks import check_array, check_probability, check_same_shape
 from .layer import Layer
 

@@ -10,14 +10,13 @@ import time
 import numpy as np
 
 from . import backend
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, Tanh
 from .autoencoder import AEConfig, Autoencoder
 from .dense import Dense
 from .dropout import Dropout
 from .gradcheck import check_function, check_layer, check_loss, check_model, format_report
 from .kl import gaussian_kl
 from .layer import Sequential
-from .activations import Tanh
 from .losses import bce_with_logits, gaussian_nll, l1_penalty, mse
 from .reparam import reparameterize, reparameterize_backward
 from .vae import VAE, VAEConfig

@@ -85,7 +85,7 @@ def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, se
     binarize: "none" (grey levels), "static" (one fixed draw) or "dynamic" (a new draw per batch).
     checkpoint_path: written after every epoch. state: the train_state of a checkpoint, to resume.
     """
-    from . import checkpoint as ckpt       # imported here: checkpoint imports the models
+    from . import checkpoint as ckpt  # imported here: checkpoint imports the models
 
     x_train, x_test = _check_fit_args(model, x_train, x_test, epochs, batch_size, binarize)
     state = dict(state or {})
@@ -102,7 +102,7 @@ def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, se
         rng = backend.rng([seed, epoch])                                  # 1. this epoch's randomness
         order = rng.permutation(n)
         bar = _progress(steps_per_epoch, f"epoch {epoch}", progress)
-        sums, running = {}, None
+        sums, seen = {}, 0
         t0 = time.perf_counter()
         for b in range(steps_per_epoch):                                  # 2. minibatches
             xb = x_train[order[b * batch_size:(b + 1) * batch_size]]     # (B, D) copy of the rows
@@ -126,10 +126,10 @@ def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, se
             optimizer.step()
             for key, value in parts.items():
                 sums[key] = sums.get(key, 0.0) + backend.to_float(value) * xb.shape[0]
-            running = loss if running is None else 0.98 * running + 0.02 * loss
+            seen += xb.shape[0]
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{running:.3f}")
+                bar.set_postfix(loss=f"{sums['loss'] / seen:.3f}")          # mean over the epoch so far
         seconds = time.perf_counter() - t0
         if bar is not None:
             bar.close()
@@ -151,6 +151,7 @@ def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, se
 
 def _summary(r):
     test = f"  test {r['test_loss']:.3f}" if "test_loss" in r else ""
-    parts = "".join(f"  {k[6:]} {v:.3f}" for k, v in r.items() if k.startswith("train_") and k != "train_loss")
+    skip = ("train_loss", "train_neg_elbo")
+    parts = "".join(f"  {k[6:]} {v:.3f}" for k, v in r.items() if k.startswith("train_") and k not in skip)
     return f"epoch {r['epoch']:3d}  train {r['train_loss']:.3f}{parts}{test}  ({r['seconds']:.1f} s)"
 

@@ -9,8 +9,14 @@ from conftest import randn
 from scratchvae import backend
 from scratchvae.checks import NonFiniteError
 from scratchvae.kl import gaussian_kl
-from scratchvae.losses import (bce_with_logits, bce_with_logits_per_example, gaussian_nll,
-                               gaussian_nll_per_example, l1_penalty, mse)
+from scratchvae.losses import (
+    bce_with_logits,
+    bce_with_logits_per_example,
+    gaussian_nll,
+    gaussian_nll_per_example,
+    l1_penalty,
+    mse,
+)
 from scratchvae.reparam import reparameterize, reparameterize_backward
 
 
@@ -128,11 +134,13 @@ def test_bad_shapes_and_dtypes_are_named(fn, args, match):
         fn(*args)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
 def test_nan_and_inf_inputs_are_named():
     x = np.zeros((2, 3))
     bad = x.copy()
     bad[1, 2] = np.nan
-    with pytest.raises(NonFiniteError, match=r"mse: x must be finite, found 1 NaN/inf value\(s\), first at index \(1, 2\)"):
+    message = r"mse: x must be finite, found 1 NaN/inf value\(s\), first at index \(1, 2\)"
+    with pytest.raises(NonFiniteError, match=message):
         mse(x, bad)
     bad[1, 2] = np.inf
     with pytest.raises(NonFiniteError, match="logits must be finite"):

@@ -66,7 +66,8 @@ def test_nan_stops_training_and_keeps_the_last_checkpoint(tmp_path):
     model, opt, history = _run(1, checkpoint_path=path)
     before = path.read_bytes()
     model.decoder.layers[0].W[0, 0] = np.nan
-    with pytest.raises(TrainingDiverged, match=r"epoch 2, step 1 of 5 .* learning rate .*run.npz \(after epoch 1\) is intact"):
+    message = r"epoch 2, step 1 of 5 .* learning rate .*run.npz \(after epoch 1\) is intact"
+    with pytest.raises(TrainingDiverged, match=message):
         fit(model, opt, _data(), epochs=1, batch_size=64, progress=False, log=None, checkpoint_path=path,
             state={"epoch": 1, "step": 5, "history": history})
     assert path.read_bytes() == before

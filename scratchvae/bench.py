@@ -1,0 +1,150 @@
+"""How fast is hand-written backprop? `python -m scratchvae.bench` measures it.
+
+A VAE training step is a handful of matrix products; everything else (activations, the BCE, the
+KL, Adam's updates, the batch copy) is overhead that the code controls. The benchmark therefore
+reports three numbers for the default VAE (784-400-20-400-784, batch 128, 469 steps per epoch):
+
+    epoch       median seconds per training epoch of the real loop (train.fit, no evaluation)
+    floor       seconds the same matrix products take alone, on this machine, with this BLAS
+    ratio       epoch / floor: 1.00 would mean the step is nothing but its matrix products
+
+and, with --torch, the PyTorch reference (../shared/bench/torch_vae.py, or any script that prints
+"epoch_s S" per epoch) run in the same invocation, one after the other, so both see the same machine.
+Nothing here asserts a time; the figures are for people.
+
+    python -m scratchvae.bench                         # NumPy, 3 epochs after a warm-up
+    python -m scratchvae.bench --torch /tmp/torchref/bin/python
+    python -m scratchvae.bench --backend cupy --batch-size 512
+"""
+import argparse
+import json
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import backend
+from .data import load_mnist
+from .optim import Adam
+from .train import fit
+from .vae import VAE, VAEConfig
+
+TORCH_SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "torch_vae.py"
+
+
+def matmul_shapes(model, batch):
+    """(m, k, n) of every matrix product in one training step of `model`: forward, then backward.
+
+    Per Dense layer: forward x @ W (B, n_in, n_out); backward dW = x.T @ dy (n_in, B, n_out) and,
+    except for the first layer (whose input is data), dx = dy @ W.T (B, n_out, n_in).
+    """
+    dense = [layer for net in (model.encoder, model.decoder) for layer in net.layers if hasattr(layer, "W")]
+    shapes = [(batch, d.n_in, d.n_out) for d in dense]
+    for i, d in enumerate(reversed(dense)):
+        shapes.append((d.n_in, batch, d.n_out))
+        if i < len(dense) - 1:
+            shapes.append((batch, d.n_out, d.n_in))
+    return shapes
+
+
+def time_floor(shapes, steps, dtype, repeats=3):
+    """Median seconds for `steps` rounds of exactly these products, into preallocated outputs."""
+    xp = backend.xp()
+    rng = backend.rng(0)
+    operands = [(rng.random((m, k), dtype=dtype), rng.random((k, n), dtype=dtype), xp.empty((m, n), dtype=dtype))
+                for m, k, n in shapes]
+    for a, b, c in operands:                                       # warm-up
+        xp.matmul(a, b, out=c)
+    times = []
+    for _ in range(repeats):
+        _sync()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            for a, b, c in operands:
+                xp.matmul(a, b, out=c)
+        _sync()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _sync():
+    if backend.name() == "cupy":
+        backend.xp().cuda.Device().synchronize()
+
+
+def time_training(config, x, batch_size, epochs):
+    """Median epoch time of train.fit over `epochs` epochs, after a short warm-up run."""
+    model = VAE(config)
+    opt = Adam(list(model.parameters()))
+    fit(model, opt, x[:batch_size * 20], epochs=1, batch_size=batch_size, progress=False, log=None)  # warm-up
+    history = fit(model, opt, x, epochs=epochs, batch_size=batch_size, progress=False, log=None)
+    return statistics.median(r["seconds"] for r in history), history[-1]["train_loss"]
+
+
+def time_torch(python, script, epochs):
+    """Run the PyTorch reference script and return the median of its 'epoch_s' figures (or None)."""
+    try:
+        done = subprocess.run([python, str(script), str(epochs)], capture_output=True, text=True, timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as err:
+        print(f"torch reference not run: {err}", file=sys.stderr)
+        return None
+    seconds = [float(s) for s in re.findall(r"epoch_s ([0-9.]+)", done.stdout)]
+    if done.returncode != 0 or not seconds:
+        print(f"torch reference failed (exit {done.returncode}): {done.stderr.strip()[-300:]}", file=sys.stderr)
+        return None
+    return statistics.median(seconds)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m scratchvae.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--backend", default=None, help="numpy (cpu) or cupy (gpu); default SCRATCHVAE_BACKEND or numpy")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--hidden", default="400", help="hidden sizes, comma separated")
+    p.add_argument("--latent", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=3, help="timed epochs (the median is reported)")
+    p.add_argument("--images", type=int, default=60000, help="training images per epoch (fewer for a quick look)")
+    p.add_argument("--torch", metavar="PYTHON", default=None,
+                   help="a Python with torch installed: also time the PyTorch reference in this run")
+    p.add_argument("--torch-script", default=str(TORCH_SCRIPT), help="the PyTorch reference script")
+    p.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    args = p.parse_args(argv)
+    if min(args.batch_size, args.epochs, args.latent, args.images) < 1:
+        p.error("--batch-size, --epochs, --latent and --images must be at least 1")
+    if args.backend:
+        backend.use(args.backend)
+    hidden = tuple(int(h) for h in args.hidden.split(","))
+    config = VAEConfig(hidden=hidden, latent=args.latent)
+
+    x, _ = load_mnist("train")
+    x = backend.asarray(x[:args.images])
+    steps = -(-x.shape[0] // args.batch_size)
+    epoch_s, loss = time_training(config, x, args.batch_size, args.epochs)
+    shapes = matmul_shapes(VAE(config), args.batch_size)
+    floor_s = time_floor(shapes, steps, backend.float_dtype())
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = {"backend": backend.name(), "model": f"784-{args.hidden}-{args.latent}", "batch_size": args.batch_size,
+              "steps_per_epoch": steps, "epoch_seconds": epoch_s, "images_per_second": x.shape[0] / epoch_s,
+              "matmul_floor_seconds": floor_s, "matmuls_per_step": len(shapes), "ratio_to_floor": epoch_s / floor_s,
+              "peak_rss_mb": peak_mb, "last_train_loss": loss}
+    if args.torch:
+        torch_s = time_torch(args.torch, args.torch_script, args.epochs)
+        if torch_s is not None:
+            result.update({"torch_epoch_seconds": torch_s, "ratio_to_torch": epoch_s / torch_s})
+
+    print(f"scratchvae {result['model']} VAE on {result['backend']}, batch {args.batch_size}, {steps} steps per epoch")
+    print(f"  epoch (median of {args.epochs})   {epoch_s:7.3f} s   {result['images_per_second']:9,.0f} images/s")
+    print(f"  matmul floor ({len(shapes)} per step)  {floor_s:7.3f} s   ratio {result['ratio_to_floor']:.2f}")
+    if "torch_epoch_seconds" in result:
+        print(f"  PyTorch reference         {result['torch_epoch_seconds']:7.3f} s   "
+              f"ratio {result['ratio_to_torch']:.2f} (scratchvae / torch)")
+    print(f"  peak resident memory      {peak_mb:7.0f} MB")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

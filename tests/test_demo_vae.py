@@ -1,0 +1,74 @@
+"""The front-door demo at a tiny size, its resume path, its bad-flag exits, and the benchmark command."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scratchvae import bench
+
+DEMO = Path(__file__).resolve().parents[1] / "demos" / "mnist_vae.py"
+TINY = ["--epochs", "1", "--n-train", "300", "--n-test", "100", "--hidden", "32", "--batch-size", "50",
+        "--iwae-k", "20", "--iwae-n", "20", "--no-progress"]
+
+
+def run(*args):
+    return subprocess.run([sys.executable, str(DEMO), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_demo_writes_metrics_pictures_and_checkpoint(tmp_path):
+    done = run(*TINY, "--latent-dim", "2", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    records = json.loads((tmp_path / "metrics.json").read_text())
+    assert [r["epoch"] for r in records] == [1]
+    for key in ("train_loss", "test_loss", "seconds", "train_rec", "train_kl", "test_rec", "test_kl",
+                "test_log_likelihood", "iwae_k"):
+        assert key in records[-1], key
+    assert records[-1]["iwae_k"] == 20 and records[-1]["test_log_likelihood"] < 0
+    for name in ("reconstructions", "samples", "interpolations", "latent", "manifold", "loss_curves"):
+        png = tmp_path / f"{name}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    assert (tmp_path / "checkpoint.npz").is_file()
+    assert "test negative ELBO" in done.stdout
+
+    resumed = run(*TINY, "--latent-dim", "2", "--out", str(tmp_path), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert [r["epoch"] for r in json.loads((tmp_path / "metrics.json").read_text())] == [1, 2]
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--epochs", "0"], "--epochs must be at least 1"),
+    (["--batch-size", "0"], "--batch-size must be at least 1"),
+    (["--lr", "-0.1"], "--lr must be a positive number"),
+    (["--device", "tpu"], "--device must be cpu or gpu"),
+    (["--data-dir", "/nonexistent/mnist"], "is not a folder"),
+    (["--hidden", "400,abc"], "--hidden must be comma-separated integers"),
+    (["--resume", "--out", "/nonexistent/run"], "no checkpoint at"),
+])
+def test_impossible_flags_exit_2_with_one_line(flags, message):
+    done = run(*flags)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_empty_data_folder_is_one_line(tmp_path):
+    done = run(*TINY, "--data-dir", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert done.returncode == 2
+    assert "file not found" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_benchmark_reports_its_figures(tmp_path, capsys):
+    assert bench.main(["--epochs", "1", "--images", "512", "--hidden", "32", "--json", str(tmp_path / "b.json")]) == 0
+    result = json.loads((tmp_path / "b.json").read_text())
+    assert result["steps_per_epoch"] == 4 and result["matmuls_per_step"] == 11
+    assert result["epoch_seconds"] > 0 and result["matmul_floor_seconds"] > 0
+    assert result["ratio_to_floor"] == pytest.approx(result["epoch_seconds"] / result["matmul_floor_seconds"])
+    assert "ratio" in capsys.readouterr().out
+
+
+def test_matmul_shapes_of_the_default_vae():
+    from scratchvae.vae import VAE
+    shapes = bench.matmul_shapes(VAE(), 128)
+    assert shapes[:4] == [(128, 784, 400), (128, 400, 40), (128, 20, 400), (128, 400, 784)]
+    assert len(shapes) == 11                       # 4 forward, 4 weight gradients, 3 input gradients
