@@ -149,9 +149,11 @@ def draw(model, x_test, y_test, history, out, seed):
                                            out / "interpolations.png",
                                            "straight lines in latent space between two test digits"))
     n_map = min(len(x_test), 5000)
+    J = model.config.latent
+    view = f"\n(the {J}-D means seen through their 2-D linear discriminant view)" if J > 2 else ""
     mu, _ = model.encode(x_test[:n_map])
     files.append(plots.save_latent_scatter(mu, y_test[:n_map], out / "latent.png",
-                                           f"latent means of {n_map} test digits"))
+                                           f"latent means of {n_map} test digits" + view))
     if model.config.latent == 2:
         files.append(plots.save_manifold(model.decode, out / "manifold.png", n=20,
                                          title="decoder over a grid of z at normal quantiles"))

@@ -40,9 +40,16 @@ class _Activation(Layer):
 
 
 class ReLU(_Activation):
+    """max(x, 0). inplace=True overwrites x and, in backward, dy (the models use it on arrays they
+    own, saving one (N, M) temporary each way); the default leaves its inputs untouched."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x):
         xp = backend.array_module(self._check_in(x))
-        y = xp.maximum(x, 0)                     # y = max(x, 0)
+        y = xp.maximum(x, 0, out=x if self.inplace else None)    # y = max(x, 0)
         self._cache = y
         return y
 
@@ -50,7 +57,13 @@ class ReLU(_Activation):
         y = self._take_cache()
         self._check_dy(dy, y)
         xp = backend.array_module(dy)
+        if self.inplace:                         # dx = dy * [x > 0], zeroing dy where y == 0
+            xp.multiply(dy, y > 0, out=dy)
+            return dy
         return xp.where(y > 0, dy, 0)            # dx = dy * [x > 0]   (y > 0 exactly when x > 0)
+
+    def __repr__(self):
+        return "ReLU(inplace=True)" if self.inplace else "ReLU()"
 
 
 class LeakyReLU(_Activation):
@@ -127,8 +140,10 @@ ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "sigmoid": Sigmoid, "tanh"
                "softplus": Softplus, "identity": Identity}
 
 
-def make_activation(name):
-    """Build an activation from its name (the keys of ACTIVATIONS)."""
+def make_activation(name, inplace=False):
+    """Build an activation from its name (the keys of ACTIVATIONS); inplace applies to ReLU."""
+    if name == "relu":
+        return ReLU(inplace=inplace)
     try:
         return ACTIVATIONS[name]()
     except KeyError:

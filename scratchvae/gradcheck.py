@@ -67,15 +67,14 @@ def numerical_gradient(loss_fn, x, h=STEP):
         raise TypeError(f"numerical_gradient: x must be float64 for a meaningful check, got {x.dtype}")
     xp = backend.array_module(x)
     grad = xp.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)        # views: writing flat[i] writes x
-    for i in range(flat.size):
-        old = float(flat[i])
-        flat[i] = old + h
+    for i in np.ndindex(*x.shape):          # index x itself: works for views and strided arrays too
+        old = float(x[i])
+        x[i] = old + h
         plus = backend.to_float(loss_fn())
-        flat[i] = old - h
+        x[i] = old - h
         minus = backend.to_float(loss_fn())
-        flat[i] = old
-        gflat[i] = (plus - minus) / (2 * h)
+        x[i] = old
+        grad[i] = (plus - minus) / (2 * h)
     return grad
 
 
@@ -134,9 +133,9 @@ def check_layer(layer, x, component=None, seed=0, rng_seed=None):
 
     y = forward()
     dy = _upstream(y.shape, seed + 1, y)
-    analytic = {"x": layer.backward(dy)}
-    analytic.update({k: g.copy() for k, g in layer.grads.items()})
-    tensors = {"x": x, **layer.params}
+    analytic, tensors = {"x": layer.backward(dy)}, {"x": x}
+    for name, p, g in layer.parameters():       # a Sequential yields its layers' parameters too
+        analytic[name], tensors[name] = g.copy(), p
     return compare(component, tensors, analytic, lambda: (forward() * dy).sum())
 
 
@@ -176,6 +175,10 @@ def check_model(model, x, component=None, seed=0):
                    lambda: model.objective(x, backend.rng(seed), backward=False)["loss"])
 
 
+def _fit(text, width):
+    return text if len(text) <= width else text[:width - 1] + "~"
+
+
 def format_report(rows):
     """A fixed-width table: component, tensor, shape, worst entry, analytic, numeric, error, verdict."""
     head = f"{'component':<34} {'tensor':<14} {'shape':<11} {'worst entry':<12} " \
@@ -183,7 +186,7 @@ def format_report(rows):
     lines = [head, "-" * len(head)]
     for r in rows:
         verdict = "ok" if r.passed else f"FAIL (> {r.threshold:.0e})"
-        lines.append(f"{r.component[:34]:<34} {r.tensor[:14]:<14} {str(r.shape):<11} {str(r.index):<12} "
+        lines.append(f"{_fit(r.component, 34):<34} {_fit(r.tensor, 14):<14} {str(r.shape):<11} {str(r.index):<12} "
                      f"{r.analytic:>12.5g} {r.numeric:>12.5g} {r.error:>10.2e}  {verdict}")
     return "\n".join(lines)
 

@@ -39,7 +39,7 @@ def mlp(sizes, activation, out_activation, rng, dtype, dropout=0.0):
         init = "he" if act in ("relu", "leaky_relu") else "glorot"
         layers.append(Dense(n_in, n_out, init=init, rng=rng, dtype=dtype))
         if act != "identity":
-            layers.append(make_activation(act))
+            layers.append(make_activation(act, inplace=True))   # its input is the Dense output we own
         if dropout > 0 and not last:
             layers.append(Dropout(dropout))
     return Sequential(*layers)

@@ -3,7 +3,7 @@
     save_image_grid        any set of 28x28 images as a grid (samples, basis images)
     save_reconstructions   rows of originals above their reconstructions (and more rows if given)
     save_interpolations    one row per pair: decoded points on the line between two codes
-    save_latent_scatter    latent means coloured by digit; a PCA projection when J > 2
+    save_latent_scatter    latent means coloured by digit; a linear (LDA) projection when J > 2
     save_manifold          the decoder over a grid of z values spaced by normal quantiles (J = 2)
     save_loss_curves       train and test loss per epoch, and the ELBO's two parts
 
@@ -84,22 +84,42 @@ def save_interpolations(images, path, title=None):
     return save_image_grid(images.reshape(pairs * steps, d), path, cols=steps, title=title)
 
 
-def project_2d(z):
-    """(N, J) -> (N, 2): z itself when J <= 2, else its top two principal components."""
+def project_2d(z, labels=None):
+    """(N, J) -> (N, 2) coordinates and axis names, for drawing a J-dimensional latent space.
+
+    J <= 2: z itself. Otherwise, with labels: Fisher's linear discriminant (LDA), the linear view
+    that best separates the classes, i.e. the top eigenvectors w of  S_b w = lambda S_w w  (S_b and
+    S_w: between- and within-class scatter). Without labels: the top two principal components.
+    Both are linear maps of z, so what looks separated in the picture is separated in z.
+    """
     z = backend.to_host(z).astype(np.float64)
     if z.shape[1] == 1:
         return np.hstack([z, np.zeros_like(z)]), ("z1", "")
     if z.shape[1] == 2:
         return z, ("z1", "z2")
     centred = z - z.mean(axis=0)
-    _, s, vt = np.linalg.svd(centred, full_matrices=False)
-    share = s[:2] ** 2 / np.sum(s ** 2)
-    return centred @ vt[:2].T, (f"PC 1 ({share[0]:.0%} of variance)", f"PC 2 ({share[1]:.0%})")
+    if labels is None:
+        _, s, vt = np.linalg.svd(centred, full_matrices=False)
+        share = s[:2] ** 2 / np.sum(s ** 2)
+        return centred @ vt[:2].T, (f"PC 1 ({share[0]:.0%} of variance)", f"PC 2 ({share[1]:.0%})")
+    labels = backend.to_host(labels)
+    J = z.shape[1]
+    s_w, s_b = np.zeros((J, J)), np.zeros((J, J))
+    for c in np.unique(labels):
+        zc = centred[labels == c]
+        mc = zc.mean(axis=0)
+        s_w += (zc - mc).T @ (zc - mc)
+        s_b += len(zc) * np.outer(mc, mc)
+    chol = np.linalg.cholesky(s_w + 1e-9 * np.trace(s_w) * np.eye(J))      # S_w = L L^T
+    inv_l = np.linalg.inv(chol)
+    _, vecs = np.linalg.eigh(inv_l @ s_b @ inv_l.T)                        # symmetric form of the problem
+    w = inv_l.T @ vecs[:, ::-1][:, :2]                                     # back to z coordinates
+    return centred @ w, ("discriminant 1", "discriminant 2")
 
 
 def save_latent_scatter(z, labels, path, title=None):
-    """Latent means coloured by class label, with a legend of the 10 digits."""
-    xy, (xlabel, ylabel) = project_2d(z)
+    """Latent means coloured by class label (a 2-D linear projection when J > 2)."""
+    xy, (xlabel, ylabel) = project_2d(z, labels)
     labels = backend.to_host(labels)
     fig, ax = plt.subplots(figsize=(6.4, 5.6))
     points = ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap="tab10", s=3, alpha=0.7, vmin=-0.5, vmax=9.5)

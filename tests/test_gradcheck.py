@@ -83,3 +83,20 @@ def test_command_prints_table_and_exits_zero(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
     assert "worst relative error" in out and "VAE (Bernoulli)" in out and "FAIL" not in out
+
+
+def test_numerical_gradient_reaches_strided_views():
+    base = randn(np, 4, 3, 4)
+    h = base.T                                       # a non-contiguous view: reshape(-1) would copy
+    n = gc.numerical_gradient(lambda: np.sum(h * h), h)
+    np.testing.assert_allclose(n, 2 * h, rtol=1e-8, atol=1e-8)
+
+
+def test_check_layer_covers_the_parameters_inside_a_sequential():
+    from scratchvae.activations import Tanh
+    from scratchvae.layer import Sequential
+    rng = np.random.default_rng(0)
+    net = Sequential(Dense(3, 4, "glorot", rng, np.float64), Tanh(), Dense(4, 2, "glorot", rng, np.float64))
+    rows = gc.check_layer(net, randn(np, 5, 2, 3))
+    assert [r.tensor for r in rows] == ["x", "0.W", "0.b", "2.W", "2.b"]
+    assert all(r.passed for r in rows)
