@@ -75,13 +75,24 @@ def bce_with_logits(logits, x):
     _check_pair("bce_with_logits", "logits", logits, x)
     xp = backend.array_module(logits)
     n = x.shape[0]
-    e = xp.exp(-xp.abs(logits))                              # exp(-|l|) in (0, 1]: the one shared exp
-    # per entry: softplus(l) - x l = max(l, 0) - x l + log(1 + exp(-|l|))
-    value = xp.sum(xp.maximum(logits, 0) - x * logits + xp.log1p(e)) / n
+    # e = exp(-|l|) in (0, 1]: the one exponential, shared by the value and the gradient
+    e = xp.abs(logits)
+    xp.negative(e, out=e)
+    xp.exp(e, out=e)
+    # value, per entry: softplus(l) - x l = max(l, 0) - x l + log(1 + e)
+    t = xp.multiply(x, logits)
+    a = xp.maximum(logits, 0)
+    a -= t
+    a += xp.log1p(e, out=t)
+    value = xp.sum(a) / n
     _finite_or_explain("bce_with_logits", value, logits=logits, x=x)
-    # sigmoid(l) = 1 / (1 + e) for l >= 0 and e / (1 + e) for l < 0   (same e as above)
-    p = xp.where(logits >= 0, 1, e) / (1 + e)
-    return value, (p - x) / n                                # dL/dl = (sigmoid(l) - x) / N
+    # gradient: sigmoid(l) - x, with sigmoid(l) = 1 / (1 + e) for l >= 0 and e / (1 + e) for l < 0
+    xp.add(e, 1, out=t)                                      # t = 1 + e
+    p = xp.where(logits >= 0, 1, e)                          # numerator: 1 or e (reuses e, no exp)
+    p /= t                                                   # p = sigmoid(l)
+    p -= x
+    p *= p.dtype.type(1.0 / n)                               # dL/dl = (sigmoid(l) - x) / N
+    return value, p
 
 
 def l1_penalty(h, lam):
