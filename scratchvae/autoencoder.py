@@ -76,6 +76,7 @@ class Autoencoder(Model):
                            self.dtype, c.dropout)
         self.decoder = mlp([c.code, *reversed(c.hidden), c.n_in], c.activation, "identity", rng,
                            self.dtype, c.dropout)
+        self._flatten()
 
     def corrupt(self, x, rng):
         """The denoising AE's input: x plus Gaussian noise, or x with a fraction of pixels zeroed."""

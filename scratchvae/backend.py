@@ -131,6 +131,13 @@ def to_host(a):
     return np.asarray(a)
 
 
+def address(a):
+    """The memory address of an array's first element (to tell whether arrays are views of one buffer)."""
+    if type(a).__module__.split(".")[0] == "cupy":
+        return a.data.ptr
+    return a.__array_interface__["data"][0]
+
+
 def to_float(a):
     """A Python float from a 0-d array or scalar on any backend (synchronises the GPU)."""
     return float(to_host(a))

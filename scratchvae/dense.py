@@ -48,10 +48,13 @@ class Dense(Layer):
             a = math.sqrt(6.0 / (n_in + n_out))
             W = (rng.random((n_in, n_out), dtype=dtype) * 2 - 1) * dtype.type(a)
         self.n_in, self.n_out, self.init = n_in, n_out, init
-        self.W = W.astype(dtype, copy=False)                 # (D, M)
-        self.b = xp.zeros(n_out, dtype=dtype)                # (M,)
-        self.params = {"W": self.W, "b": self.b}
-        self.grads = {"W": xp.zeros_like(self.W), "b": xp.zeros_like(self.b)}
+        self.params = {"W": W.astype(dtype, copy=False),      # (D, M)
+                       "b": xp.zeros(n_out, dtype=dtype)}     # (M,)
+        self.grads = {"W": xp.zeros_like(self.params["W"]), "b": xp.zeros_like(self.params["b"])}
+
+    # W and b live in self.params (a model may move them into one flat buffer, see model.py)
+    W = property(lambda self: self.params["W"])
+    b = property(lambda self: self.params["b"])
 
     def forward(self, x):
         check_array("Dense.forward", "x", x, shape=(None, self.n_in))

@@ -45,6 +45,28 @@ def mlp(sizes, activation, out_activation, rng, dtype, dropout=0.0):
     return Sequential(*layers)
 
 
+def flatten_parameters(layers, dtype):
+    """Move every parameter and gradient of `layers` into two flat buffers; each layer keeps views.
+
+    Returns (flat_params, flat_grads), 1-D arrays of the total size. Nothing about the math changes:
+    layer.params["W"] is still a (D, M) array, now a window into flat_params. What changes is that an
+    optimizer can update all of them with one call per formula (optim.py), and that a checkpoint or
+    a gradient check still sees one named array per tensor.
+    """
+    owners = [(layer, key, p) for layer in layers for key, p in layer.params.items()]
+    xp = backend.array_module(owners[0][2])
+    total = sum(int(p.size) for _, _, p in owners)
+    flat_params, flat_grads = xp.empty(total, dtype=dtype), xp.zeros(total, dtype=dtype)
+    offset = 0
+    for layer, key, p in owners:
+        view = flat_params[offset:offset + p.size].reshape(p.shape)
+        view[...] = p
+        layer.params[key] = view
+        layer.grads[key] = flat_grads[offset:offset + p.size].reshape(p.shape)
+        offset += p.size
+    return flat_params, flat_grads
+
+
 class Model:
     """Base class. Subclasses build self.encoder and self.decoder and define objective()."""
 
@@ -54,6 +76,11 @@ class Model:
         self.config = config
         self.dtype = np.dtype(dtype or backend.float_dtype())
         self.training = True
+
+    def _flatten(self):
+        """Called by subclasses once encoder and decoder exist: parameters into one flat buffer."""
+        layers = [layer for net in (self.encoder, self.decoder) for layer in net.layers if layer.params]
+        self.flat_params, self.flat_grads = flatten_parameters(layers, self.dtype)
 
     @property
     def n_in(self):

@@ -75,6 +75,7 @@ class VAE(Model):
         rng = backend.rng(c.seed)
         self.encoder = mlp([c.n_in, *c.hidden, 2 * c.latent], c.activation, "identity", rng, self.dtype)
         self.decoder = mlp([c.latent, *reversed(c.hidden), c.n_in], c.activation, "identity", rng, self.dtype)
+        self._flatten()
 
     def beta_at(self, step):
         """KL weight at a training step: beta * min(1, step / warmup_steps); full beta when step is None."""

@@ -88,3 +88,23 @@ def test_state_dict_round_trip():
     assert other.t == 1
     np.testing.assert_array_equal(other.m[0], opt.m[0])
     np.testing.assert_array_equal(other.v[0], opt.v[0])
+
+
+@pytest.mark.parametrize("make", [lambda ps: Adam(ps, lr=0.01), lambda ps: SGD(ps, lr=0.1, momentum=0.9)])
+def test_flat_buffer_update_equals_the_per_tensor_update(make):
+    from scratchvae.vae import VAE, VAEConfig
+    model = VAE(VAEConfig(n_in=12, hidden=(7,), latent=3), dtype=np.float64)
+    flat = make(list(model.parameters()))
+    separate = [(name, p.copy(), g.copy()) for name, p, g in model.parameters()]
+    other = make(separate)
+    assert flat.flat and not other.flat
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        for (_, _, g), (_, _, g2) in zip(model.parameters(), separate):
+            g[...] = rng.standard_normal(g.shape)
+            g2[...] = g
+        flat.step()
+        other.step()
+    for (name, p, _), (_, p2, _) in zip(model.parameters(), separate):
+        np.testing.assert_allclose(p, p2, rtol=1e-13, atol=1e-15, err_msg=name)
+    assert flat.state_dict().keys() == other.state_dict().keys()
