@@ -12,7 +12,12 @@ The variants are settings of AEConfig, not separate training code:
     dropout     dropout=p: inverted dropout after every hidden layer
     sparse      l1=lam: an L1 penalty on the code h; report code_sparsity()
     linear      activation="identity", code_activation="identity", hidden=(), likelihood="mse":
-                x_hat = (x W1 + b1) W2 + b2, whose optimum spans the top-K principal subspace (PCA)
+                x_hat = (x W1 + b1) W2 + b2. At the optimum the decoder's rows W2 span the top-K
+                principal subspace of the centred data (Baldi & Hornik 1989): the same subspace as
+                PCA, in some basis. The encoder W1 is pinned down only along directions in which the
+                data vary: for pixels that are always 0 (MNIST's border) dW1 = x.T @ dh is exactly 0,
+                so those rows keep their initial values and noise there leaks into the code, where
+                PCA's projection would ignore it.
 
 Backward, in the order of the chain rule:
     d_output from the loss  ->  decoder.backward  ->  dh (+ lam sign(h) / N from the penalty)
@@ -128,7 +133,11 @@ class Autoencoder(Model):
         return self.decode(self.encode(x))
 
     def code_sparsity(self, x, tol=1e-2):
-        """Fraction of code entries with |h| < tol over the batch x: how sparse the code is."""
+        """Fraction of code entries with |h| < tol over the batch x: how sparse the code is.
+
+        Meaningful for a ReLU code (its zeros are exact). For an identity code the scale is arbitrary
+        (W1 can grow while W2 shrinks), so an absolute tol says little there.
+        """
         h = self.encode(x)
         xp = backend.array_module(h)
         return backend.to_float(xp.mean(xp.abs(h) < tol))

@@ -151,6 +151,8 @@ def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, se
 
 def _summary(r):
     test = f"  test {r['test_loss']:.3f}" if "test_loss" in r else ""
+    if "test_l1" in r:                                     # the sparse AE: show the reconstruction alone too
+        test += f" (rec {r['test_rec']:.3f})"
     skip = ("train_loss", "train_neg_elbo")
     parts = "".join(f"  {k[6:]} {v:.3f}" for k, v in r.items() if k.startswith("train_") and k not in skip)
     return f"epoch {r['epoch']:3d}  train {r['train_loss']:.3f}{parts}{test}  ({r['seconds']:.1f} s)"
