@@ -57,7 +57,8 @@ def step_1():
     say("""
         check_layer turns the layer into one scalar, L = sum(layer.forward(x) * dy), with a fixed random
         dy, so dL/dy = dy. It calls backward(dy) once (the analytic gradients dx, dW, db), then nudges
-        every entry of x, W and b by +h and -h (h = 1e-6) and takes (L(+h) - L(-h)) / 2h (the numeric ones).
+        every entry of x, W and b by +h and -h (h = 1e-5, gradcheck.STEP) and takes (L(+h) - L(-h)) / 2h
+        (the numeric ones).
     """)
     print("\n" + gc.format_report(rows))
     say(f"""

@@ -103,6 +103,7 @@ def run(args):
     else:
         model = VAE(VAEConfig(hidden=args.hidden, latent=args.latent_dim, likelihood=args.likelihood,
                               beta=args.beta, warmup_steps=args.warmup, seed=args.seed))
+        model.init_output_bias(x_train)          # start the decoder at the average training image
         opt, state = Adam(list(model.parameters()), lr=args.lr), None
     sizes = [model.n_in, *model.config.hidden, model.config.latent, *model.config.hidden[::-1], model.n_in]
     print(f"model: {'-'.join(map(str, sizes))} VAE, "

@@ -47,6 +47,7 @@ class AEConfig:
     noise_level: float = 0.0               # std of the Gaussian noise, or fraction of pixels masked
     dropout: float = 0.0                   # dropout rate after each hidden layer while training
     l1: float = 0.0                        # lam, weight of the L1 penalty on the code
+    init: str = "auto"                     # weights: He before ReLU, Glorot otherwise; or "he", "glorot", "lecun"
     seed: int = 0                          # initialisation seed
 
     def __post_init__(self):
@@ -54,6 +55,8 @@ class AEConfig:
         where = "AEConfig"
         if self.likelihood not in LIKELIHOODS:
             raise ValueError(f"{where}: likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
+        if self.init not in ("auto", "he", "glorot", "lecun"):
+            raise ValueError(f"{where}: init must be one of 'auto', 'he', 'glorot', 'lecun', got {self.init!r}")
         if self.noise not in NOISES:
             raise ValueError(f"{where}: noise must be one of {NOISES}, got {self.noise!r}")
         if self.noise == "mask":
@@ -78,9 +81,9 @@ class Autoencoder(Model):
         c = config
         rng = backend.rng(c.seed)
         self.encoder = mlp([c.n_in, *c.hidden, c.code], c.activation, c.code_activation, rng,
-                           self.dtype, c.dropout)
+                           self.dtype, c.dropout, c.init)
         self.decoder = mlp([c.code, *reversed(c.hidden), c.n_in], c.activation, "identity", rng,
-                           self.dtype, c.dropout)
+                           self.dtype, c.dropout, c.init)
         self._flatten()
 
     def corrupt(self, x, rng):

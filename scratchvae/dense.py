@@ -10,8 +10,10 @@ Shapes (N examples in a batch, D inputs, M outputs):
                db = dy.sum(axis=0)        (M,)     b is added to every row, so its gradient sums the rows
 
 Initialisation (the variance of y should neither grow nor shrink from layer to layer):
-    He (Kaiming) for ReLU-family layers:  W ~ N(0, 2 / D)            (He et al. 2015)
-    Glorot (Xavier) otherwise:            W ~ U(-a, a), a = sqrt(6 / (D + M))   (Glorot & Bengio 2010)
+    "he"      He (Kaiming) for ReLU-family layers:  W ~ N(0, 2 / D)                (He et al. 2015)
+    "glorot"  Glorot (Xavier) otherwise:            W ~ U(-a, a), a = sqrt(6 / (D + M))   (Glorot & Bengio 2010)
+    "lecun"   PyTorch's nn.Linear default:          W ~ U(-a, a), a = 1 / sqrt(D), so Var W = 1 / (3 D)
+              (smaller than both; the VAE uses it, see vae.py)
     biases start at 0.
 """
 import math
@@ -22,11 +24,11 @@ from . import backend
 from .checks import check_array
 from .layer import Layer
 
-INITS = ("he", "glorot")
+INITS = ("he", "glorot", "lecun")
 
 
 class Dense(Layer):
-    """y = x @ W + b. `init` is 'he' (before ReLU) or 'glorot' (before anything else).
+    """y = x @ W + b. `init` is 'he' (before ReLU), 'glorot' (before anything else) or 'lecun'.
 
     rng: a Generator from scratchvae.backend.rng(seed), so initialisation is reproducible.
     dtype: float32 for training (default), float64 for gradient checks.
@@ -45,7 +47,7 @@ class Dense(Layer):
         if init == "he":
             W = rng.standard_normal((n_in, n_out), dtype=dtype) * dtype.type(math.sqrt(2.0 / n_in))
         else:
-            a = math.sqrt(6.0 / (n_in + n_out))
+            a = math.sqrt(6.0 / (n_in + n_out)) if init == "glorot" else 1.0 / math.sqrt(n_in)
             W = (rng.random((n_in, n_out), dtype=dtype) * 2 - 1) * dtype.type(a)
         self.n_in, self.n_out, self.init = n_in, n_out, init
         self.params = {"W": W.astype(dtype, copy=False),      # (D, M)

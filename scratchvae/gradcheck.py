@@ -32,7 +32,7 @@ import numpy as np
 from . import backend
 
 THRESHOLD = 1e-7          # a correct float64 gradient is far below this; a wrong formula far above
-STEP = 1e-6               # h: balances truncation (h^2) against rounding (1e-16 / h)
+STEP = 1e-5               # h: balances truncation (h^2) against rounding (1e-16 / h)
 TINY = 1e-30
 
 

@@ -26,18 +26,19 @@ from .dropout import Dropout
 from .layer import Sequential
 
 
-def mlp(sizes, activation, out_activation, rng, dtype, dropout=0.0):
+def mlp(sizes, activation, out_activation, rng, dtype, dropout=0.0, init="auto"):
     """Dense layers through `sizes`, `activation` (and dropout) after each hidden layer.
 
     mlp([784, 400, 40], "relu", "identity", ...) is Dense(784, 400), ReLU, Dense(400, 40).
-    He initialisation feeds ReLU-family activations, Glorot everything else.
+    init="auto": He initialisation feeds ReLU-family activations, Glorot everything else;
+    "he", "glorot" or "lecun" use that scheme for every layer (dense.py).
     """
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         last = i == len(sizes) - 2
         act = out_activation if last else activation
-        init = "he" if act in ("relu", "leaky_relu") else "glorot"
-        layers.append(Dense(n_in, n_out, init=init, rng=rng, dtype=dtype))
+        scheme = init if init != "auto" else ("he" if act in ("relu", "leaky_relu") else "glorot")
+        layers.append(Dense(n_in, n_out, init=scheme, rng=rng, dtype=dtype))
         if act != "identity":
             layers.append(make_activation(act, inplace=True))   # its input is the Dense output we own
         if dropout > 0 and not last:
@@ -81,6 +82,24 @@ class Model:
         """Called by subclasses once encoder and decoder exist: parameters into one flat buffer."""
         layers = [layer for net in (self.encoder, self.decoder) for layer in net.layers if layer.params]
         self.flat_params, self.flat_grads = flatten_parameters(layers, self.dtype)
+
+    def init_output_bias(self, x):
+        """Start the decoder at the average image: output bias = logit(mean pixel) (Bernoulli) or the
+        mean pixel (Gaussian / MSE), the best a decoder that ignores its input can do.
+
+        With zero biases the model spends its first few hundred steps learning the average image,
+        and ends measurably worse: the default VAE after 10 epochs reaches 104.7 and 105.3 nats per
+        image (seeds 0 and 1) with this, 105.8 and 105.9 without (README, "Initialisation").
+        """
+        x = self.check_input("init_output_bias", x)
+        xp = backend.array_module(x)
+        mean = xp.mean(x, axis=0, dtype=xp.float64)                       # (D,) mean pixel
+        out = self.decoder.layers[-1]
+        if self.config.likelihood == "bernoulli":
+            mean = xp.clip(mean, 1e-3, 1 - 1e-3)                         # logit(0) would be -inf
+            mean = xp.log(mean) - xp.log1p(-mean)                         # logit(p) = log(p / (1 - p))
+        out.b[...] = mean.astype(self.dtype)
+        return self
 
     @property
     def n_in(self):

@@ -37,6 +37,7 @@ from .model import Model, mlp
 from .reparam import reparameterize, reparameterize_backward, sample_eps
 
 LIKELIHOODS = ("bernoulli", "gaussian")
+INITS = ("lecun", "auto", "he", "glorot")
 
 
 @dataclass
@@ -49,10 +50,13 @@ class VAEConfig:
     obs_std: float = 0.1            # sigma of the Gaussian likelihood (unused for Bernoulli)
     beta: float = 1.0               # weight of the KL term (1 = the true ELBO)
     warmup_steps: int = 0           # KL warm-up: beta ramps linearly from 0 over this many steps
+    init: str = "lecun"             # weights: U(+-1/sqrt(fan_in)) as PyTorch; "auto", "he", "glorot" (dense.py)
     seed: int = 0                   # initialisation seed
 
     def __post_init__(self):
         self.hidden = tuple(int(h) for h in self.hidden)
+        if self.init not in INITS:
+            raise ValueError(f"VAEConfig: init must be one of {INITS}, got {self.init!r}")
         if self.likelihood not in LIKELIHOODS:
             raise ValueError(f"VAEConfig: likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
         check_positive_int("VAEConfig", "latent", self.latent)
@@ -73,8 +77,10 @@ class VAE(Model):
         super().__init__(config, dtype)
         c = config
         rng = backend.rng(c.seed)
-        self.encoder = mlp([c.n_in, *c.hidden, 2 * c.latent], c.activation, "identity", rng, self.dtype)
-        self.decoder = mlp([c.latent, *reversed(c.hidden), c.n_in], c.activation, "identity", rng, self.dtype)
+        self.encoder = mlp([c.n_in, *c.hidden, 2 * c.latent], c.activation, "identity", rng, self.dtype,
+                           init=c.init)
+        self.decoder = mlp([c.latent, *reversed(c.hidden), c.n_in], c.activation, "identity", rng, self.dtype,
+                           init=c.init)
         self._flatten()
 
     def beta_at(self, step):

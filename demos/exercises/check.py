@@ -54,7 +54,7 @@ class Fact:
 # The exercises: for each, the gradient check and the known values
 # ---------------------------------------------------------------------------------------------------
 def ex1_gradients(mod):
-    x = randn(0, 4, 5, scale=2.0)            # (4, 5); no entry within 1e-6 of the kink at 0
+    x = randn(0, 4, 5, scale=2.0)            # (4, 5); no entry within h = 1e-5 of the kink at 0
     return check_layer(mod.ELU(alpha=0.7), x, "ELU(alpha=0.7)")
 
 
@@ -75,7 +75,7 @@ def ex1_values(mod):
 
 
 def ex2_gradients(mod):
-    h = randn(1, 4, 6)                       # (N, K) = (4, 6); no entry within 1e-6 of the kink at 0
+    h = randn(1, 4, 6)                       # (N, K) = (4, 6); no entry within h = 1e-5 of the kink at 0
     return check_loss(lambda h: mod.l1_penalty(h, 0.3), {"h": h}, ["h"], "l1_penalty(lam=0.3)")
 
 

@@ -12,7 +12,7 @@ features, mean over the batch), for a code h of shape (N, K):
 *subgradient* there; take 0 (np.sign(0) is 0), so a unit that is exactly zero is left at zero.
 
 The gradient check cannot test the kink: a centred difference straddling 0 measures the average slope
-across it. So the check draws h from a normal distribution, where no entry lies within h = 1e-6 of 0,
+across it. So the check draws h from a normal distribution, where no entry lies within h = 1e-5 of 0,
 and the value at 0 is tested separately, as a known fact.
 
 What to write:
