@@ -22,10 +22,20 @@ the formula a block computes is written in the comment above it. When the parame
 views of one flat buffer (the models keep them that way, see model.py) the optimizer updates that
 buffer in one go: 12 NumPy calls per step instead of 12 per tensor, over one long contiguous array.
 The per-parameter state (m, v) are views of flat buffers too, so checkpoints name them per tensor.
+
+Subnormal numbers: where a gradient stays exactly 0 (a dead ReLU unit, a pixel that is almost always
+black), m shrinks by b1 every step and within ~800 steps falls below float32's smallest normal number,
+1.2e-38. Arithmetic on such subnormal floats is about 100 times slower on x86 CPUs, and the default
+VAE's epochs slowed from 2.3 to 3.3 s as they piled up. So every 100 steps Adam sets entries of m and v
+below tiny * 1e8 (1.2e-30 in float32) to 0, which changes no update by more than lr * 1e-30 / eps.
 """
 import math
 
+import numpy as np
+
 from . import backend
+
+FLUSH_EVERY = 100          # steps between flushes of near-subnormal optimizer state (see above)
 
 
 def _check_params(where, params):
@@ -175,3 +185,6 @@ class Adam(_Optimizer):
             xp.divide(m, tmp, out=tmp)
             tmp *= f(lr_t)
             p -= tmp
+            if t % FLUSH_EVERY == 0:
+                for buf in (m, v):
+                    buf[xp.abs(buf) < np.finfo(buf.dtype).tiny * 1e8] = 0

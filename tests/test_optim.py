@@ -108,3 +108,17 @@ def test_flat_buffer_update_equals_the_per_tensor_update(make):
     for (name, p, _), (_, p2, _) in zip(model.parameters(), separate):
         np.testing.assert_allclose(p, p2, rtol=1e-13, atol=1e-15, err_msg=name)
     assert flat.state_dict().keys() == other.state_dict().keys()
+
+
+def test_adam_flushes_state_before_it_turns_subnormal():
+    p, g = _param(np, [1.0, 1.0])
+    p, g = p.astype(np.float32), g.astype(np.float32)
+    opt = Adam([("p", p, g)])
+    g[...] = [1e-3, 1.0]
+    opt.step()
+    g[...] = 0.0                                   # the first gradient vanishes for good
+    for _ in range(799):                           # m = 1e-4 * 0.9**799 ~ 3e-41 would be subnormal at t = 800
+        opt.step()
+    tiny = np.finfo(np.float32).tiny
+    for buf in (opt.m[0], opt.v[0]):
+        assert not np.any((buf != 0) & (np.abs(buf) < tiny)), buf     # no subnormal numbers left
