@@ -104,14 +104,19 @@ def train(name, config, stages, x_train, x_test, args):
 
 
 def fit_pca(x, k):
-    """Top-k principal axes of x (N, D): the mean (D,) and V (D, k), from the SVD of the centred data.
+    """Top-k principal axes of x (N, D): the mean (D,) and V (D, k), the top eigenvectors of the covariance.
 
-    x - mean = U S Vt  (N, D) = (N, r)(r, r)(r, D);  the rows of Vt are the principal axes, S^2 / N their variances.
+    C = (x - mean)^T (x - mean) / N  (D, D);  C v = lambda v: the eigenvectors v are the principal axes
+    and the eigenvalues lambda their variances (the same axes as the SVD of the centred data). C is summed
+    over chunks of rows in float64, so no (N, D) float64 copy of the data is ever held.
     """
-    x = x.astype(np.float64)
-    mean = x.mean(axis=0)                                               # (D,)
-    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)            # vt (r, D), r = min(N, D)
-    return mean, vt[:k].T                                               # (D,), (D, k)
+    mean = x.mean(axis=0, dtype=np.float64)                             # (D,)
+    cov = np.zeros((x.shape[1], x.shape[1]))                            # (D, D)
+    for i in range(0, x.shape[0], 10000):
+        xc = x[i:i + 10000].astype(np.float64) - mean
+        cov += xc.T @ xc
+    _, vecs = np.linalg.eigh(cov / x.shape[0])                          # eigenvalues in ascending order
+    return mean, vecs[:, ::-1][:, :k]                                   # (D,), (D, k)
 
 
 def pca_reconstruct(pca, x):
@@ -223,7 +228,8 @@ def draw(models, pca, w, x_train, x_test, x_noisy, args, out):
     # of the subspace, so mixtures of the axes); and the principal axes of the data projected into the
     # decoder's subspace, which match PCA's (up to sign) when the subspaces are the same.
     q, _ = np.linalg.qr(w.T)                                                    # (D, k) orthonormal basis
-    _, _, ut = np.linalg.svd((x_train - pca[0]) @ q, full_matrices=False)       # axes inside the subspace
+    inside = (x_train - pca[0].astype(np.float32)) @ q.astype(np.float32)      # (N, k) data in the subspace
+    _, _, ut = np.linalg.svd(inside, full_matrices=False)                       # axes inside the subspace
     bases = {"pca": unit_images(pca[1].T), "decoder rows": unit_images(w),
              "decoder, rotated": unit_images((q @ ut.T).T)}                    # each (k, D)
     cols = min(8, args.code)
