@@ -122,3 +122,19 @@ def test_adam_flushes_state_before_it_turns_subnormal():
     tiny = np.finfo(np.float32).tiny
     for buf in (opt.m[0], opt.v[0]):
         assert not np.any((buf != 0) & (np.abs(buf) < tiny)), buf     # no subnormal numbers left
+
+
+def test_threaded_adam_gives_identical_parameters():
+    from scratchvae.vae import VAE, VAEConfig
+    models = [VAE(VAEConfig(n_in=30, hidden=(11,), latent=3)) for _ in range(2)]
+    opts = [Adam(list(models[0].parameters()), threads=1), Adam(list(models[1].parameters()), threads=3)]
+    assert len(opts[1].pairs) == 3 and opts[1]._pool is not None
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        g = rng.standard_normal(models[0].flat_grads.size).astype(np.float32)
+        for model, opt in zip(models, opts):
+            model.flat_grads[...] = g
+            opt.step()
+    np.testing.assert_array_equal(models[0].flat_params, models[1].flat_params)
+    with pytest.raises(ValueError, match="threads must be an integer >= 1"):
+        Adam(list(models[0].parameters()), threads=0)
