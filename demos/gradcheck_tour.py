@@ -172,8 +172,9 @@ def step_4():
         Two errors pull against each other. Truncation, from the curvature the straight line ignores,
         shrinks like h^2. Rounding does not shrink: L = {value:.3f} is stored to about 1e-7 of itself in
         float32 (1e-16 in float64), and that noise is divided by 2h. At h = {gc.STEP:.0e} the float32 noise
-        is about 1.2e-7 * {value:.1f} / 2e-6 = {1.2e-7 * value / 2e-6:.2f}, against a gradient of {a:.3f}: the two
-        values of L differ by less than one float32 step, so their difference is 0 or one rounding step.
+        is about 1.2e-7 * {value:.1f} / {2 * gc.STEP:.0e} = {1.2e-7 * value / (2 * gc.STEP):.3f}, against a gradient
+        of {a:.3f}: the two values of L differ by only a few float32 rounding steps, so their difference
+        is mostly rounding.
         In float64 the same h leaves errors near 1e-10, far below the threshold and far below the 1e-2
         of a wrong formula. That is why the check runs in float64, and training in float32.
     """)
@@ -240,7 +241,7 @@ LESSONS = {
     1: (step_1, "a correct layer passes with errors far below 1e-7, for x and every parameter"),
     2: (step_2, "a missing factor in an activation's backward fails, and the report names tensor x"),
     3: (step_3, "a sign error in dKL/dmu fails on mu only (error exactly 1), logvar stays ok"),
-    4: (step_4, "in float32 a centred difference at h = 1e-6 is noise; in float64 it is exact to ~1e-10"),
+    4: (step_4, "in float32 a centred difference at h = 1e-5 is noise; in float64 it is exact to ~1e-10"),
     5: (step_5, "a wrong forward with a matching backward PASSES the check; sample statistics catch it"),
 }
 

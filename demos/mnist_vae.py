@@ -23,7 +23,7 @@ from scratchvae import backend, checkpoint, plots
 from scratchvae.data import DataError, load_mnist
 from scratchvae.iwae import log_likelihood
 from scratchvae.optim import Adam
-from scratchvae.train import TrainingDiverged, fit
+from scratchvae.train import TrainingDiverged, binarized_test_set, fit
 from scratchvae.vae import VAE, VAEConfig
 
 
@@ -43,7 +43,8 @@ def parse_args(argv=None):
                    help="train on grey levels (none), one fixed binary draw (static) or a new draw per batch "
                         "(dynamic, the setting of published log-likelihoods)")
     p.add_argument("--seed", type=int, default=0, help="seed for initialisation, shuffling and noise")
-    p.add_argument("--device", default="cpu", help="cpu (NumPy) or gpu (CuPy)")
+    p.add_argument("--device", default=None,
+                   help="cpu (NumPy) or gpu (CuPy); default: SCRATCHVAE_BACKEND, else cpu")
     p.add_argument("--out", default="runs/mnist_vae", help="output folder for metrics, pictures, checkpoint")
     p.add_argument("--data-dir", default=None, help="folder with MNIST-format IDX files (default: shipped MNIST)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
@@ -56,7 +57,9 @@ def parse_args(argv=None):
     for name in ("epochs", "batch_size", "latent_dim"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
-    for name in ("iwae_k", "iwae_n", "warmup"):
+    if args.iwae_n < 1:
+        p.error(f"--iwae-n must be at least 1, got {args.iwae_n} (use --iwae-k 0 to skip the estimate)")
+    for name in ("iwae_k", "warmup"):
         if getattr(args, name) < 0:
             p.error(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(args, name)}")
     for name in ("n_train", "n_test"):
@@ -66,7 +69,7 @@ def parse_args(argv=None):
         p.error(f"--lr must be a positive number, got {args.lr}")
     if not args.beta >= 0:
         p.error(f"--beta must be 0 or more, got {args.beta}")
-    if args.device not in ("cpu", "gpu"):
+    if args.device not in (None, "cpu", "gpu"):
         p.error(f"--device must be cpu or gpu, got {args.device!r}")
     try:
         args.hidden = tuple(int(h) for h in args.hidden.split(",") if h.strip())
@@ -86,8 +89,9 @@ def run(args):
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
-    # 2. backend
-    backend.use(args.device)
+    # 2. backend (the flag wins over SCRATCHVAE_BACKEND)
+    if args.device is not None:
+        backend.use(args.device)
 
     # 3. data: float32 pixels in [0, 1], labels only for colouring the latent map
     x_train, _ = load_mnist("train", args.data_dir)
@@ -98,8 +102,11 @@ def run(args):
     # 4. model and optimizer, fresh or from the checkpoint
     ckpt = out / "checkpoint.npz"
     if args.resume:
+        # the architecture, the optimizer and the data order come from the checkpoint, not the flags
         model, opt, state = checkpoint.load(ckpt)
-        print(f"resuming {ckpt} after epoch {state.get('epoch', 0)}")
+        args.seed, args.batch_size, args.binarize = state["seed"], state["batch_size"], state["binarize"]
+        print(f"resuming {ckpt} after epoch {state['epoch']} (seed {args.seed}, batch {args.batch_size}, "
+              f"binarize {args.binarize}, lr {opt.lr} from the checkpoint)")
     else:
         model = VAE(VAEConfig(hidden=args.hidden, latent=args.latent_dim, likelihood=args.likelihood,
                               beta=args.beta, warmup_steps=args.warmup, seed=args.seed))
@@ -119,8 +126,7 @@ def run(args):
         t0 = time.perf_counter()
         x_eval = x_test[:args.iwae_n]
         if args.binarize != "none":
-            from scratchvae.data import static_binarize
-            x_eval = backend.to_host(static_binarize(backend.asarray(x_eval), seed=args.seed))
+            x_eval = backend.to_host(binarized_test_set(backend.asarray(x_eval), args.seed))   # as fit's
         ll = log_likelihood(model, x_eval, k=args.iwae_k, rng=backend.rng([args.seed, 12345]))
         last.update({"test_log_likelihood": float(ll.mean()), "iwae_k": args.iwae_k, "iwae_images": len(x_eval),
                      "iwae_seconds": time.perf_counter() - t0})

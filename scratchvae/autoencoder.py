@@ -29,7 +29,7 @@ from . import backend
 from .activations import sigmoid
 from .checks import check_probability
 from .losses import bce_with_logits, l1_penalty, mse
-from .model import Model, mlp
+from .model import Model, hidden_sizes, mlp
 
 LIKELIHOODS = ("bernoulli", "mse")
 NOISES = ("none", "gaussian", "mask")
@@ -47,16 +47,16 @@ class AEConfig:
     noise_level: float = 0.0               # std of the Gaussian noise, or fraction of pixels masked
     dropout: float = 0.0                   # dropout rate after each hidden layer while training
     l1: float = 0.0                        # lam, weight of the L1 penalty on the code
-    init: str = "auto"                     # weights: He before ReLU, Glorot otherwise; or "he", "glorot", "lecun"
+    init: str = "auto"                     # He before ReLU, Glorot otherwise; or "he", "glorot", "torch_uniform"
     seed: int = 0                          # initialisation seed
 
     def __post_init__(self):
-        self.hidden = tuple(int(h) for h in self.hidden)
+        self.hidden = hidden_sizes("AEConfig", self.hidden)
         where = "AEConfig"
         if self.likelihood not in LIKELIHOODS:
             raise ValueError(f"{where}: likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
-        if self.init not in ("auto", "he", "glorot", "lecun"):
-            raise ValueError(f"{where}: init must be one of 'auto', 'he', 'glorot', 'lecun', got {self.init!r}")
+        if self.init not in ("auto", "he", "glorot", "torch_uniform"):
+            raise ValueError(f"{where}: init must be 'auto', 'he', 'glorot' or 'torch_uniform', got {self.init!r}")
         if self.noise not in NOISES:
             raise ValueError(f"{where}: noise must be one of {NOISES}, got {self.noise!r}")
         if self.noise == "mask":

@@ -121,6 +121,8 @@ def rng(seed=None):
 
 def asarray(a, dtype=None):
     """Put `a` on the active backend (no copy when it is already there with this dtype)."""
+    if _state["name"] == "numpy":
+        a = to_host(a)                       # a CuPy array comes back to the host first
     return _state["xp"].asarray(a, dtype=dtype)
 
 

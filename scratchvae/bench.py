@@ -114,7 +114,13 @@ def main(argv=None):
     if min(args.batch_size, args.epochs, args.latent, args.images) < 1:
         p.error("--batch-size, --epochs, --latent and --images must be at least 1")
     if args.backend:
-        backend.use(args.backend)
+        try:
+            backend.use(args.backend)
+        except backend.BackendError as err:
+            p.error(str(err))
+    if args.torch and not Path(args.torch_script).is_file():
+        p.error(f"--torch-script {args.torch_script} not found: pass the PyTorch reference script "
+                "(shared/bench/torch_vae.py in this project's workspace, or any script printing 'epoch_s S')")
     hidden = tuple(int(h) for h in args.hidden.split(","))
     config = VAEConfig(hidden=hidden, latent=args.latent)
 

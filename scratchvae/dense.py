@@ -12,8 +12,9 @@ Shapes (N examples in a batch, D inputs, M outputs):
 Initialisation (the variance of y should neither grow nor shrink from layer to layer):
     "he"      He (Kaiming) for ReLU-family layers:  W ~ N(0, 2 / D)                (He et al. 2015)
     "glorot"  Glorot (Xavier) otherwise:            W ~ U(-a, a), a = sqrt(6 / (D + M))   (Glorot & Bengio 2010)
-    "lecun"   PyTorch's nn.Linear default:          W ~ U(-a, a), a = 1 / sqrt(D), so Var W = 1 / (3 D)
-              (smaller than both; the VAE uses it, see vae.py)
+    "torch_uniform"  PyTorch's nn.Linear default for weights:  W ~ U(-a, a), a = 1 / sqrt(D), Var W = 1 / (3 D)
+              (smaller than both; the VAE uses it, see vae.py. Not LeCun's, whose Var W is 1 / D;
+              and PyTorch draws its biases from the same U(-a, a) where these start at 0.)
     biases start at 0.
 """
 import math
@@ -24,11 +25,11 @@ from . import backend
 from .checks import check_array
 from .layer import Layer
 
-INITS = ("he", "glorot", "lecun")
+INITS = ("he", "glorot", "torch_uniform")
 
 
 class Dense(Layer):
-    """y = x @ W + b. `init` is 'he' (before ReLU), 'glorot' (before anything else) or 'lecun'.
+    """y = x @ W + b. `init` is 'he' (before ReLU), 'glorot' (before anything else) or 'torch_uniform'.
 
     rng: a Generator from scratchvae.backend.rng(seed), so initialisation is reproducible.
     dtype: float32 for training (default), float64 for gradient checks.
@@ -50,7 +51,7 @@ class Dense(Layer):
             a = math.sqrt(6.0 / (n_in + n_out)) if init == "glorot" else 1.0 / math.sqrt(n_in)
             W = (rng.random((n_in, n_out), dtype=dtype) * 2 - 1) * dtype.type(a)
         self.n_in, self.n_out, self.init = n_in, n_out, init
-        self.params = {"W": W.astype(dtype, copy=False),      # (D, M)
+        self.params = {"W": backend.asarray(W, dtype),        # (D, M), on the active backend
                        "b": xp.zeros(n_out, dtype=dtype)}     # (M,)
         self.grads = {"W": xp.zeros_like(self.params["W"]), "b": xp.zeros_like(self.params["b"])}
 

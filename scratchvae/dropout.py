@@ -11,7 +11,8 @@ activation unchanged, E[y] = (1 - p) * x / (1 - p) = x, so nothing needs rescali
 
 The noise is injected: forward takes a random Generator `rng` (or an explicit `mask`), so a
 gradient check can replay the same mask by passing a generator seeded the same way.
-The same layer applied to the *input* of an autoencoder is the lecture's masking noise.
+Zeroing a fraction of the *input* pixels is the lecture's masking noise; the denoising autoencoder
+draws that mask itself (Autoencoder.corrupt) and does not rescale, as in Vincent et al. (2008).
 """
 from .checks import check_array, check_probability, check_same_shape
 from .layer import Layer

@@ -159,20 +159,21 @@ def check_function(forward, backward, inputs, wrt, component=None, seed=0):
     return compare(component, inputs, dict(zip(wrt, grads)), lambda: (forward(**inputs)[0] * dout).sum())
 
 
-def check_model(model, x, component=None, seed=0):
+def check_model(model, x, component=None, seed=0, step=None):
     """Check the gradient of a model's whole objective for every parameter.
 
     model.objective(x, rng, backward) returns the loss (and fills the parameter gradients when
     backward is True); a generator re-seeded with `seed` on every call holds eps, dropout masks and
-    input noise fixed, so the objective is a deterministic function of the parameters.
+    input noise fixed, so the objective is a deterministic function of the parameters. `step` is the
+    training step (the VAE's KL warm-up weight depends on it).
     """
     component = component or type(model).__name__
-    model.objective(x, backend.rng(seed), backward=True)
+    model.objective(x, backend.rng(seed), backward=True, step=step)
     analytic, tensors = {}, {}
     for name, p, g in model.parameters():
         analytic[name], tensors[name] = g.copy(), p
     return compare(component, tensors, analytic,
-                   lambda: model.objective(x, backend.rng(seed), backward=False)["loss"])
+                   lambda: model.objective(x, backend.rng(seed), backward=False, step=step)["loss"])
 
 
 def _fit(text, width):

@@ -36,6 +36,8 @@ def log_likelihood(model, x, k=5000, rng=None, batch_size=100, max_floats=2**22,
     max_floats: the most floats one chunk's decoder output may hold (2**22 floats = 16 MB).
     progress: optional callable(done_images, total_images).
     """
+    if not hasattr(model.config, "latent"):
+        raise TypeError(f"log_likelihood needs a VAE (a model with a latent prior), got {type(model).__name__}")
     k = check_positive_int("log_likelihood", "k", k)
     batch_size = check_positive_int("log_likelihood", "batch_size", batch_size)
     x = model.check_input("log_likelihood", x)

@@ -26,12 +26,24 @@ from .dropout import Dropout
 from .layer import Sequential
 
 
+def hidden_sizes(where, hidden):
+    """A config's hidden sizes as a tuple of positive ints: 400 -> (400,), [512, 256] -> (512, 256)."""
+    items = (hidden,) if isinstance(hidden, int) else hidden
+    try:
+        items = tuple(items)
+    except TypeError:
+        raise ValueError(f"{where}: hidden must be an int or a sequence of ints, got {hidden!r}") from None
+    if not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in items):
+        raise ValueError(f"{where}: hidden sizes must be integers >= 1, got {hidden!r}")
+    return items
+
+
 def mlp(sizes, activation, out_activation, rng, dtype, dropout=0.0, init="auto"):
     """Dense layers through `sizes`, `activation` (and dropout) after each hidden layer.
 
     mlp([784, 400, 40], "relu", "identity", ...) is Dense(784, 400), ReLU, Dense(400, 40).
     init="auto": He initialisation feeds ReLU-family activations, Glorot everything else;
-    "he", "glorot" or "lecun" use that scheme for every layer (dense.py).
+    "he", "glorot" or "torch_uniform" use that scheme for every layer (dense.py).
     """
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):

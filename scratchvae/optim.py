@@ -38,6 +38,13 @@ import numpy as np
 from . import backend
 
 FLUSH_EVERY = 100          # steps between flushes of near-subnormal optimizer state (see above)
+_POOL = {}                 # one shared thread pool per size, made on first use
+
+
+def _thread_pool(workers):
+    if workers not in _POOL:
+        _POOL[workers] = ThreadPoolExecutor(workers, thread_name_prefix="scratchvae-adam")
+    return _POOL[workers]
 
 
 def _check_params(where, params):
@@ -180,7 +187,7 @@ class Adam(_Optimizer):
         self.m, self._m = self._state()
         self.v, self._v = self._state()
         _, self._tmp = self._state()                    # scratch space for the update
-        self._pool = ThreadPoolExecutor(len(self.pairs)) if len(self.pairs) > 1 and self.flat else None
+        self._pool = _thread_pool(len(self.pairs)) if len(self.pairs) > 1 and self.flat else None
 
     def _buffers(self):
         return {"m": self.m, "v": self.v}

@@ -145,12 +145,14 @@ def save_manifold(decode, path, n=20, title=None):
 
 
 def save_loss_curves(history, path, title=None):
-    """history: records with epoch, train_loss and optionally test_loss, train_rec, train_kl, ..."""
+    """history: records with epoch, train_loss (or train_neg_elbo) and optionally test_loss, train_rec, ..."""
     epochs = [r["epoch"] for r in history]
     parts = [k for k in ("rec", "kl", "l1") if f"train_{k}" in history[0]]
     fig, axes = plt.subplots(1, 1 + bool(parts), figsize=(10 if parts else 5.5, 3.8))
     axes = np.atleast_1d(axes)
-    axes[0].plot(epochs, [r["train_loss"] for r in history], "o-", label="train")
+    # for a VAE plot the -ELBO on both sides (train_loss is the objective, rec + beta_t KL, during warm-up)
+    train_key = "train_neg_elbo" if "train_neg_elbo" in history[0] else "train_loss"
+    axes[0].plot(epochs, [r[train_key] for r in history], "o-", label="train")
     if "test_loss" in history[0]:
         axes[0].plot(epochs, [r["test_loss"] for r in history], "s-", label="test")
     axes[0].set_xlabel("epoch")

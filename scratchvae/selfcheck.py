@@ -32,28 +32,31 @@ def _uniform(seed, *shape):
     return backend.asarray(np.random.default_rng(seed).random(shape), dtype=F64)
 
 
+# Every input is built inside its thunk, so a check runs on whichever backend is active when it is called.
+
 def _layers():
-    rng = backend.rng(0)
-    yield "Dense (He init)", lambda: check_layer(Dense(5, 4, "he", rng, F64), _randn(1, 3, 5), "Dense(5, 4, he)")
-    yield "Dense (Glorot init)", lambda: check_layer(Dense(4, 6, "glorot", rng, F64), _randn(2, 3, 4),
+    yield "Dense (He init)", lambda: check_layer(Dense(5, 4, "he", backend.rng(0), F64), _randn(1, 3, 5),
+                                                 "Dense(5, 4, he)")
+    yield "Dense (Glorot init)", lambda: check_layer(Dense(4, 6, "glorot", backend.rng(0), F64), _randn(2, 3, 4),
                                                      "Dense(4, 6, glorot)")
     for name, cls in ACTIVATIONS.items():
         yield name, lambda cls=cls: check_layer(cls(), _randn(3, 4, 5, scale=2.0), cls.__name__)
     yield "Dropout", lambda: check_layer(Dropout(0.3), _randn(4, 6, 5), "Dropout(0.3), fixed mask", rng_seed=7)
     yield "Sequential", lambda: check_layer(
-        Sequential(Dense(5, 4, "glorot", rng, F64), Tanh(), Dense(4, 3, "glorot", rng, F64)),
+        Sequential(Dense(5, 4, "glorot", backend.rng(0), F64), Tanh(), Dense(4, 3, "glorot", backend.rng(1), F64)),
         _randn(5, 3, 5), "Sequential(Dense,Tanh,Dense)")
 
 
 def _losses():
-    x = _uniform(10, 4, 6)
-    yield "mse", lambda: check_loss(mse, {"x_hat": _randn(11, 4, 6), "x": x}, ["x_hat"])
+    def x():
+        return _uniform(10, 4, 6)
+    yield "mse", lambda: check_loss(mse, {"x_hat": _randn(11, 4, 6), "x": x()}, ["x_hat"])
     yield "gaussian_nll", lambda: check_loss(lambda x_hat, x: gaussian_nll(x_hat, x, 0.5),
-                                             {"x_hat": _randn(12, 4, 6), "x": x}, ["x_hat"], "gaussian_nll(sigma=.5)")
-    yield "bce_with_logits", lambda: check_loss(bce_with_logits, {"logits": _randn(13, 4, 6, scale=3.0), "x": x},
+                                             {"x_hat": _randn(12, 4, 6), "x": x()}, ["x_hat"], "gaussian_nll(sigma=.5)")
+    yield "bce_with_logits", lambda: check_loss(bce_with_logits, {"logits": _randn(13, 4, 6, scale=3.0), "x": x()},
                                                 ["logits"])
     yield "bce_with_logits (large logits)", lambda: check_loss(
-        bce_with_logits, {"logits": _randn(14, 4, 6, scale=40.0), "x": x}, ["logits"], "bce_with_logits |l|~40")
+        bce_with_logits, {"logits": _randn(14, 4, 6, scale=40.0), "x": x()}, ["logits"], "bce_with_logits |l|~40")
     yield "l1_penalty", lambda: check_loss(lambda h: l1_penalty(h, 0.3), {"h": _randn(15, 4, 6)}, ["h"],
                                            "l1_penalty(lam=.3)")
     yield "gaussian_kl", lambda: check_loss(gaussian_kl, {"mu": _randn(16, 4, 3), "logvar": _randn(17, 4, 3)},
@@ -64,7 +67,6 @@ def _losses():
 
 
 def _models():
-    x = _uniform(30, 5, 8)
     small = dict(n_in=8, hidden=(6,), code=3)
     variants = {
         "AE plain (BCE)": AEConfig(**small),
@@ -76,15 +78,17 @@ def _models():
         "AE linear (PCA case)": AEConfig(n_in=8, hidden=(), code=3, activation="identity", likelihood="mse"),
     }
     for name, cfg in variants.items():
-        yield name, lambda cfg=cfg, name=name: check_model(Autoencoder(cfg, dtype=F64), x, name)
+        yield name, lambda cfg=cfg, name=name: check_model(Autoencoder(cfg, dtype=F64), _uniform(30, 5, 8), name)
     vaes = {
-        "VAE (Bernoulli)": VAEConfig(n_in=8, hidden=(6,), latent=2),
-        "VAE (Gaussian, beta=0.5)": VAEConfig(n_in=8, hidden=(6,), latent=2, likelihood="gaussian",
-                                              obs_std=0.5, beta=0.5),
-        "VAE (two hidden layers)": VAEConfig(n_in=8, hidden=(6, 5), latent=3),
+        "VAE (Bernoulli)": (VAEConfig(n_in=8, hidden=(6,), latent=2), None),
+        "VAE (Gaussian, beta=0.5)": (VAEConfig(n_in=8, hidden=(6,), latent=2, likelihood="gaussian",
+                                               obs_std=0.5, beta=0.5), None),
+        "VAE (two hidden layers)": (VAEConfig(n_in=8, hidden=(6, 5), latent=3), None),
+        "VAE (KL warm-up, step 3 of 8)": (VAEConfig(n_in=8, hidden=(6,), latent=2, warmup_steps=8), 3),
     }
-    for name, cfg in vaes.items():
-        yield name, lambda cfg=cfg, name=name: check_model(VAE(cfg, dtype=F64), x, name)
+    for name, (cfg, step) in vaes.items():
+        yield name, lambda cfg=cfg, name=name, step=step: check_model(VAE(cfg, dtype=F64), _uniform(30, 5, 8), name,
+                                                                      step=step)
 
 
 def all_checks():
@@ -102,7 +106,10 @@ def main(argv=None):
                         help="array backend (default: SCRATCHVAE_BACKEND or numpy)")
     args = parser.parse_args(argv)
     if args.backend:
-        backend.use(args.backend)
+        try:
+            backend.use(args.backend)
+        except backend.BackendError as err:
+            parser.error(str(err))
     t0 = time.perf_counter()
     rows = [row for _, thunk in all_checks() for row in thunk()]
     seconds = time.perf_counter() - t0

@@ -77,30 +77,48 @@ def _check_fit_args(model, x_train, x_test, epochs, batch_size, binarize):
     return x_train, x_test
 
 
+def binarized_test_set(x_test, seed):
+    """The one fixed binary draw of the test set that every evaluation of a run uses."""
+    return static_binarize(x_test, TEST_STREAM + seed)
+
+
+def _check_resume(state, **now):
+    """A resumed run must see the same data in the same order: refuse settings that differ."""
+    for key, value in now.items():
+        if key in state and state[key] != value:
+            raise ValueError(f"fit: resuming a run that used {key}={state[key]!r}, but this call has "
+                             f"{key}={value!r}; pass the checkpoint's value to continue the same run")
+
+
 def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, seed=0, binarize="none",
         checkpoint_path=None, progress=True, log=print, state=None):
     """Train `model` with `optimizer` and return the history (a list with one dict per epoch).
 
     x_train, x_test: (N, D) float arrays in [0, 1]; labels are not needed and not accepted.
     binarize: "none" (grey levels), "static" (one fixed draw) or "dynamic" (a new draw per batch).
-    checkpoint_path: written after every epoch. state: the train_state of a checkpoint, to resume.
+    checkpoint_path: written after every epoch. state: the train_state of a checkpoint, to resume
+    (seed, batch_size, binarize and the number of training images must then match the checkpoint's).
     """
     from . import checkpoint as ckpt  # imported here: checkpoint imports the models
 
     x_train, x_test = _check_fit_args(model, x_train, x_test, epochs, batch_size, binarize)
     state = dict(state or {})
+    _check_resume(state, seed=seed, batch_size=batch_size, binarize=binarize, n_train=x_train.shape[0])
     history = list(state.get("history", []))
     start, step = int(state.get("epoch", 0)), int(state.get("step", 0))
     if binarize == "static":
         x_train = static_binarize(x_train, seed)
     if binarize != "none" and x_test is not None:
-        x_test = static_binarize(x_test, TEST_STREAM + seed)
+        x_test = binarized_test_set(x_test, seed)
     n = x_train.shape[0]
     steps_per_epoch = math.ceil(n / batch_size)
     model.train()
     for epoch in range(start + 1, start + epochs + 1):
         rng = backend.rng([seed, epoch])                                  # 1. this epoch's randomness
-        order = rng.permutation(n)
+        if hasattr(rng, "permutation"):
+            order = rng.permutation(n)                                    # a random order of the n rows
+        else:                                        # CuPy's Generator has no permutation(): sort random keys
+            order = backend.array_module(x_train).argsort(rng.random(n))
         bar = _progress(steps_per_epoch, f"epoch {epoch}", progress)
         sums, seen = {}, 0
         t0 = time.perf_counter()
@@ -145,7 +163,7 @@ def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, se
         if checkpoint_path is not None:                                   # 4. checkpoint
             ckpt.save(checkpoint_path, model, optimizer,
                       {"epoch": epoch, "step": step, "seed": seed, "batch_size": batch_size,
-                       "binarize": binarize, "history": history})
+                       "binarize": binarize, "n_train": n, "history": history})
     return history
 
 

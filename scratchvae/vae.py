@@ -33,11 +33,11 @@ from .activations import sigmoid
 from .checks import check_positive_int
 from .kl import gaussian_kl
 from .losses import bce_with_logits, gaussian_nll
-from .model import Model, mlp
+from .model import Model, hidden_sizes, mlp
 from .reparam import reparameterize, reparameterize_backward, sample_eps
 
 LIKELIHOODS = ("bernoulli", "gaussian")
-INITS = ("lecun", "auto", "he", "glorot")
+INITS = ("torch_uniform", "auto", "he", "glorot")
 
 
 @dataclass
@@ -50,11 +50,11 @@ class VAEConfig:
     obs_std: float = 0.1            # sigma of the Gaussian likelihood (unused for Bernoulli)
     beta: float = 1.0               # weight of the KL term (1 = the true ELBO)
     warmup_steps: int = 0           # KL warm-up: beta ramps linearly from 0 over this many steps
-    init: str = "lecun"             # weights: U(+-1/sqrt(fan_in)) as PyTorch; "auto", "he", "glorot" (dense.py)
+    init: str = "torch_uniform"     # weights U(+-1/sqrt(fan_in)) as PyTorch; or "auto", "he", "glorot" (dense.py)
     seed: int = 0                   # initialisation seed
 
     def __post_init__(self):
-        self.hidden = tuple(int(h) for h in self.hidden)
+        self.hidden = hidden_sizes("VAEConfig", self.hidden)
         if self.init not in INITS:
             raise ValueError(f"VAEConfig: init must be one of {INITS}, got {self.init!r}")
         if self.likelihood not in LIKELIHOODS:
@@ -141,6 +141,8 @@ class VAE(Model):
     def sample(self, n, rng):
         """n new images: z ~ N(0, I), then the mean of p(x|z). Returns (images (n, D), z (n, J))."""
         n = check_positive_int("VAE.sample", "n", n)
+        if rng is None:
+            raise ValueError("VAE.sample needs rng, a Generator from scratchvae.backend.rng(seed)")
         z = sample_eps((n, self.config.latent), rng, self.dtype)
         return self.decode(z), z
 

@@ -8,6 +8,18 @@ from scratchvae import backend
 BACKENDS = backend.available()
 
 
+@pytest.fixture(autouse=True)
+def _numpy_unless_asked(request):
+    """Tests that do not take `xp` run on NumPy whatever SCRATCHVAE_BACKEND says; `xp` tests run on each."""
+    if "xp" in request.fixturenames:
+        yield
+        return
+    previous = backend.name()
+    backend.use("numpy")
+    yield
+    backend.use(previous)
+
+
 @pytest.fixture(params=["numpy", "cupy"])
 def xp(request):
     if request.param not in BACKENDS:

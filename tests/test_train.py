@@ -147,3 +147,28 @@ def test_fit_rejects_labels_empty_data_and_wrong_sizes():
     bad[7, 3] = np.nan
     with pytest.raises(ValueError, match=r"x must be finite, found 1 NaN/inf value\(s\), first at index \(7, 3\)"):
         fit(model, opt, bad, progress=False, log=None)
+
+
+def test_warmup_objective_is_below_the_neg_elbo_it_ramps_to():
+    model = VAE(VAEConfig(hidden=(32,), latent=3, warmup_steps=100))
+    history = fit(model, Adam(list(model.parameters())), _data(), epochs=1, batch_size=64, progress=False, log=None)
+    r = history[0]
+    assert r["train_neg_elbo"] == pytest.approx(r["train_rec"] + r["train_kl"])
+    # steps 1..5 of 100 weigh the KL by 0.01..0.05, so the objective sits just above the reconstruction
+    assert r["train_rec"] < r["train_loss"] < r["train_rec"] + 0.06 * r["train_kl"] < r["train_neg_elbo"]
+
+
+def test_resuming_a_dynamically_binarized_run_with_another_seed(tmp_path):
+    kw = dict(seed=7, binarize="dynamic")
+    straight, _, history = _run(2, **kw)
+    _run(1, checkpoint_path=tmp_path / "half.npz", **kw)
+    model, opt, state = checkpoint.load(tmp_path / "half.npz")
+    resumed = fit(model, opt, _data(), _data(100, 1), epochs=1, batch_size=64, progress=False, log=None,
+                  state=state, **kw)
+    assert resumed[-1]["train_loss"] == history[-1]["train_loss"]
+    assert resumed[-1]["test_loss"] == history[-1]["test_loss"]
+    with pytest.raises(ValueError, match="resuming a run that used seed=7, but this call has seed=8"):
+        fit(model, opt, _data(), epochs=1, batch_size=64, progress=False, log=None, state=state, seed=8,
+            binarize="dynamic")
+    with pytest.raises(ValueError, match="n_train=300, but this call has n_train=200"):
+        fit(model, opt, _data(200), epochs=1, batch_size=64, progress=False, log=None, state=state, **kw)
