@@ -104,8 +104,10 @@ def run(args):
     if args.resume:
         # the architecture, the optimizer and the data order come from the checkpoint, not the flags
         model, opt, state = checkpoint.load(ckpt)
-        args.seed, args.batch_size, args.binarize = state["seed"], state["batch_size"], state["binarize"]
-        print(f"resuming {ckpt} after epoch {state['epoch']} (seed {args.seed}, batch {args.batch_size}, "
+        args.seed = state.get("seed", args.seed)
+        args.batch_size = state.get("batch_size", args.batch_size)
+        args.binarize = state.get("binarize", args.binarize)
+        print(f"resuming {ckpt} after epoch {state.get('epoch', 0)} (seed {args.seed}, batch {args.batch_size}, "
               f"binarize {args.binarize}, lr {opt.lr} from the checkpoint)")
     else:
         model = VAE(VAEConfig(hidden=args.hidden, latent=args.latent_dim, likelihood=args.likelihood,
