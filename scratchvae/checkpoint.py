@@ -93,13 +93,14 @@ def build_model(meta):
     return model_cls(config_cls(**config), dtype=np.dtype(meta.get("dtype", "float32")))
 
 
-def load_into(path, model, optimizer=None):
+def load_into(path, model, optimizer=None, _contents=None):
     """Copy a checkpoint's parameters (and optimizer state) into an existing model. Returns meta.
 
     Every array is checked against the model before anything is copied, so a checkpoint of another
     architecture raises CheckpointError naming the array that does not fit and changes nothing.
+    (_contents: the (arrays, meta) of read(path), when the caller has already read the file.)
     """
-    arrays, meta = read(path)
+    arrays, meta = _contents if _contents is not None else read(path)
     params = {name: p for name, p, _ in model.parameters()}
     saved = {k[len("param/"):]: v for k, v in arrays.items() if k.startswith("param/")}
     missing, extra = sorted(set(params) - set(saved)), sorted(set(saved) - set(params))
@@ -125,7 +126,8 @@ def load_into(path, model, optimizer=None):
 
 def load(path):
     """(model, optimizer or None, train_state) rebuilt entirely from a checkpoint file."""
-    _, meta = read(path)
+    contents = read(path)
+    meta = contents[1]
     model = build_model(meta)
     optimizer = None
     if "optimizer" in meta:
@@ -135,5 +137,5 @@ def load(path):
         if "betas" in o:
             o["betas"] = tuple(o["betas"])
         optimizer = cls(list(model.parameters()), **o)
-    load_into(path, model, optimizer)
+    load_into(path, model, optimizer, contents)
     return model, optimizer, meta.get("train", {})

@@ -7,6 +7,8 @@ beside a matrix product; the scan for NaN and inf (`check_finite`) is a full pas
 so it runs where data enters (datasets, model entry points, gradient checks) and, on the hot
 path, only after a loss has already come out non-finite, to say which input was to blame.
 """
+import math
+
 import numpy as np
 
 from . import backend
@@ -80,6 +82,13 @@ def check_probability(where, name, value, *, upper_open=True):
         interval = "[0, 1)" if upper_open else "[0, 1]"
         raise ValueError(f"{where}: {name} must be in {interval}, got {value!r}")
     return float(value)
+
+
+def check_finite_result(where, value, **inputs):
+    """A loss's scalar value must be finite; if not, name the non-finite input (one scalar test per call)."""
+    value = backend.to_float(value)
+    if not math.isfinite(value):
+        explain_nonfinite(where, value, **inputs)
 
 
 def explain_nonfinite(where, value, **inputs):

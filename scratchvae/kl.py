@@ -17,10 +17,9 @@ Gradients (each entry depends on its own mu and logvar only):
 
 Sanity: KL = 0 exactly when mu = 0 and logvar = 0 (q is the prior), and KL > 0 otherwise.
 """
-import math
 
 from . import backend
-from .checks import check_array, check_same_shape, explain_nonfinite
+from .checks import check_array, check_finite_result, check_same_shape
 
 
 def gaussian_kl(mu, logvar):
@@ -32,8 +31,7 @@ def gaussian_kl(mu, logvar):
     n = mu.shape[0]
     var = xp.exp(logvar)                                            # sigma^2 (N, J)
     kl = -0.5 * xp.sum(1 + logvar - mu * mu - var) / n             # sum over J, mean over N
-    if not math.isfinite(backend.to_float(kl)):
-        explain_nonfinite("gaussian_kl", backend.to_float(kl), mu=mu, logvar=logvar)
+    check_finite_result("gaussian_kl", kl, mu=mu, logvar=logvar)
     dmu = mu / n                                                    # dKL/dmu
     dlogvar = (var - 1) * mu.dtype.type(0.5 / n)                    # dKL/dlogvar
     return kl, dmu, dlogvar

@@ -30,7 +30,7 @@ import math
 import numpy as np
 
 from . import backend
-from .checks import check_array, check_same_shape, explain_nonfinite
+from .checks import check_array, check_finite_result, check_same_shape
 
 
 def _exp_neg_abs(xp, logits, out=None):
@@ -54,11 +54,6 @@ def _check_pair(where, pred_name, pred, x):
     check_same_shape(where, pred_name, pred, "x", x)
 
 
-def _finite_or_explain(where, value, **inputs):
-    if not math.isfinite(backend.to_float(value)):
-        explain_nonfinite(where, backend.to_float(value), **inputs)
-
-
 def mse(x_hat, x):
     """Squared error summed over features, averaged over the batch. x_hat, x: (N, D)."""
     _check_pair("mse", "x_hat", x_hat, x)
@@ -66,7 +61,7 @@ def mse(x_hat, x):
     n = x.shape[0]
     diff = x_hat - x                                         # (N, D)
     value = xp.sum(diff * diff) / n                          # L = (1/N) sum (x_hat - x)^2
-    _finite_or_explain("mse", value, x_hat=x_hat, x=x)
+    check_finite_result("mse", value, x_hat=x_hat, x=x)
     diff *= diff.dtype.type(2.0 / n)                         # dL/dx_hat = (2/N)(x_hat - x), in place
     return value, diff
 
@@ -99,7 +94,7 @@ def bce_with_logits(logits, x):
     a -= t
     a += xp.log1p(e, out=t)
     value = xp.sum(a) / n
-    _finite_or_explain("bce_with_logits", value, logits=logits, x=x)
+    check_finite_result("bce_with_logits", value, logits=logits, x=x)
     # gradient: sigmoid(l) - x, with sigmoid(l) = 1 / (1 + e) for l >= 0 and e / (1 + e) for l < 0
     xp.add(e, 1, out=t)                                      # t = 1 + e
     p = xp.where(logits >= 0, 1, e)                          # numerator: 1 or e (reuses e, no exp)
@@ -117,7 +112,7 @@ def l1_penalty(h, lam):
     xp = backend.array_module(h)
     scale = h.dtype.type(lam / h.shape[0])
     value = xp.sum(xp.abs(h)) * scale                        # L = (lam/N) sum |h|
-    _finite_or_explain("l1_penalty", value, h=h)
+    check_finite_result("l1_penalty", value, h=h)
     return value, xp.sign(h) * scale                         # dL/dh = (lam/N) sign(h), sign(0) = 0
 
 
