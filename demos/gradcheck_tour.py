@@ -19,11 +19,11 @@ import textwrap
 import numpy as np
 
 from scratchvae import gradcheck as gc
-from scratchvae.activations import Sigmoid
-from scratchvae.dense import Dense
-from scratchvae.kl import gaussian_kl
-from scratchvae.losses import bce_with_logits
-from scratchvae.reparam import reparameterize, reparameterize_backward
+from scratchvae.nn.activations import Sigmoid
+from scratchvae.nn.dense import Dense
+from scratchvae.nn.kl import gaussian_kl
+from scratchvae.nn.losses import bce_with_logits
+from scratchvae.nn.reparam import reparameterize, reparameterize_backward
 
 F64 = np.float64
 

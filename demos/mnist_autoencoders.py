@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from scratchvae import backend, plots
-from scratchvae.autoencoder import AEConfig, Autoencoder
 from scratchvae.data import DataError, load_mnist
-from scratchvae.optim import Adam
+from scratchvae.models.autoencoder import AEConfig, Autoencoder
+from scratchvae.nn.optim import Adam
 from scratchvae.train import TrainingDiverged, fit
 
 

@@ -21,10 +21,10 @@ import numpy as np
 
 from scratchvae import backend, checkpoint, plots
 from scratchvae.data import DataError, load_mnist
-from scratchvae.iwae import log_likelihood
-from scratchvae.optim import Adam
+from scratchvae.models.iwae import log_likelihood
+from scratchvae.models.vae import VAE, VAEConfig
+from scratchvae.nn.optim import Adam
 from scratchvae.train import TrainingDiverged, binarized_test_set, fit
-from scratchvae.vae import VAE, VAEConfig
 
 
 def parse_args(argv=None):

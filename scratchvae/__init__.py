@@ -1,22 +1,25 @@
 """scratchvae: autoencoders and variational autoencoders from scratch, with hand-written backprop.
 
-The folder listing is the table of contents; each module teaches one idea:
+The folder listing is the table of contents; each module teaches one idea.
 
-    backend      NumPy or CuPy, chosen in one place          checks       clear errors for bad input
-    layer        forward/backward contract, Sequential       dense        y = x @ W + b
-    activations  ReLU, LeakyReLU, Sigmoid, Tanh, Softplus    dropout      inverted dropout
-    losses       MSE, Gaussian NLL, BCE from logits, L1      kl           closed-form Gaussian KL
-    reparam      z = mu + exp(0.5 logvar) * eps              optim        SGD, Adam
-    gradcheck    finite differences, the checker             selfcheck    every gradient, one command
-    model        what the models share                      autoencoder  plain/denoising/dropout/sparse/linear
-    vae          the VAE and its negative ELBO              iwae         importance-weighted log p(x)
-    data         the IDX reader and MNIST                    train        the training loop
-    checkpoint   atomic .npz save and load                   plots        pictures
+    nn/          the parts with a forward and a backward
+      layer        forward/backward contract, Sequential   dense        y = x @ W + b
+      activations  ReLU, LeakyReLU, Sigmoid, Tanh, ...      dropout      inverted dropout
+      losses       MSE, Gaussian NLL, BCE from logits, L1   kl           closed-form Gaussian KL
+      reparam      z = mu + exp(0.5 logvar) * eps           optim        SGD, Adam
+    models/      the models built from them
+      model        what the models share                    autoencoder  plain/denoising/dropout/sparse/linear
+      vae          the VAE and its negative ELBO            iwae         importance-weighted log p(x)
+
+    backend      NumPy or CuPy, chosen in one place       checks       clear errors for bad input
+    gradcheck    finite differences, the checker          selfcheck    every gradient, one command
+    data         the IDX reader and MNIST                 train        the training loop
+    checkpoint   atomic .npz save and load                plots        pictures
     bench        speed against the matrix-product floor
 """
-from .autoencoder import AEConfig, Autoencoder
-from .optim import SGD, Adam
-from .vae import VAE, VAEConfig
+from .models.autoencoder import AEConfig, Autoencoder
+from .models.vae import VAE, VAEConfig
+from .nn.optim import SGD, Adam
 
 __all__ = ["AEConfig", "Autoencoder", "Adam", "SGD", "VAE", "VAEConfig"]
 __version__ = "0.1.0"

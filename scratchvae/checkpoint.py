@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from . import backend
-from .autoencoder import AEConfig, Autoencoder
-from .optim import SGD, Adam
-from .vae import VAE, VAEConfig
+from .models.autoencoder import AEConfig, Autoencoder
+from .models.vae import VAE, VAEConfig
+from .nn.optim import SGD, Adam
 
 FORMAT = "scratchvae-checkpoint"
 VERSION = 1

@@ -10,16 +10,16 @@ import time
 import numpy as np
 
 from . import backend
-from .activations import ACTIVATIONS, Tanh
-from .autoencoder import AEConfig, Autoencoder
-from .dense import Dense
-from .dropout import Dropout
 from .gradcheck import check_function, check_layer, check_loss, check_model, format_report
-from .kl import gaussian_kl
-from .layer import Sequential
-from .losses import bce_with_logits, gaussian_nll, l1_penalty, mse
-from .reparam import reparameterize, reparameterize_backward
-from .vae import VAE, VAEConfig
+from .models.autoencoder import AEConfig, Autoencoder
+from .models.vae import VAE, VAEConfig
+from .nn.activations import ACTIVATIONS, Tanh
+from .nn.dense import Dense
+from .nn.dropout import Dropout
+from .nn.kl import gaussian_kl
+from .nn.layer import Sequential
+from .nn.losses import bce_with_logits, gaussian_nll, l1_penalty, mse
+from .nn.reparam import reparameterize, reparameterize_backward
 
 F64 = np.dtype(np.float64)
 

@@ -68,7 +68,7 @@ def test_benchmark_reports_its_figures(tmp_path, capsys):
 
 
 def test_matmul_shapes_of_the_default_vae():
-    from scratchvae.vae import VAE
+    from scratchvae.models.vae import VAE
     shapes = bench.matmul_shapes(VAE(), 128)
     assert shapes[:4] == [(128, 784, 400), (128, 400, 40), (128, 20, 400), (128, 400, 784)]
     assert len(shapes) == 11                       # 4 forward, 4 weight gradients, 3 input gradients

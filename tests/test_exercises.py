@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scratchvae.kl import gaussian_kl
-from scratchvae.losses import l1_penalty
+from scratchvae.nn.kl import gaussian_kl
+from scratchvae.nn.losses import l1_penalty
 
 DEMOS = Path(__file__).resolve().parents[1] / "demos"
 TOUR = DEMOS / "gradcheck_tour.py"
@@ -100,7 +100,7 @@ def test_untouched_stub_exits_2_with_a_friendly_message(capsys, exercise, stem):
 def test_half_written_stub_names_the_missing_method(capsys, tmp_path):
     answer = write(tmp_path, """
         import numpy as np
-        from scratchvae.layer import Layer
+        from scratchvae.nn.layer import Layer
 
         class ELU(Layer):
             def __init__(self, alpha=1.0):
@@ -122,7 +122,7 @@ WRONG_GRADIENTS = {
     # ELU: alpha forgotten in the derivative only: alpha exp(x) written as exp(x)
     "ex1": ("""
         import numpy as np
-        from scratchvae.layer import Layer
+        from scratchvae.nn.layer import Layer
 
         class ELU(Layer):
             def __init__(self, alpha=1.0):
@@ -170,7 +170,7 @@ def test_wrong_gradient_exits_1_and_names_the_tensor(capsys, tmp_path, exercise)
 def test_wrong_forward_with_matching_backward_passes_the_gradient_check_but_fails_known_values(capsys, tmp_path):
     answer = write(tmp_path, """
         import numpy as np
-        from scratchvae.layer import Layer
+        from scratchvae.nn.layer import Layer
 
         class ELU(Layer):                      # alpha forgotten everywhere: consistent, and wrong
             def __init__(self, alpha=1.0):

@@ -4,9 +4,9 @@ import pytest
 from conftest import randn
 
 from scratchvae import gradcheck as gc
-from scratchvae.activations import Sigmoid
-from scratchvae.dense import Dense
-from scratchvae.kl import gaussian_kl
+from scratchvae.nn.activations import Sigmoid
+from scratchvae.nn.dense import Dense
+from scratchvae.nn.kl import gaussian_kl
 from scratchvae.selfcheck import all_checks, main
 
 CHECKS = list(all_checks())
@@ -93,8 +93,8 @@ def test_numerical_gradient_reaches_strided_views():
 
 
 def test_check_layer_covers_the_parameters_inside_a_sequential():
-    from scratchvae.activations import Tanh
-    from scratchvae.layer import Sequential
+    from scratchvae.nn.activations import Tanh
+    from scratchvae.nn.layer import Sequential
     rng = np.random.default_rng(0)
     net = Sequential(Dense(3, 4, "glorot", rng, np.float64), Tanh(), Dense(4, 2, "glorot", rng, np.float64))
     rows = gc.check_layer(net, randn(np, 5, 2, 3))

@@ -5,10 +5,10 @@ import pytest
 from conftest import randn
 
 from scratchvae import backend
-from scratchvae.activations import ACTIVATIONS, LeakyReLU, ReLU, Sigmoid, make_activation
-from scratchvae.dense import Dense
-from scratchvae.dropout import Dropout
-from scratchvae.layer import NoForwardError, Sequential
+from scratchvae.nn.activations import ACTIVATIONS, LeakyReLU, ReLU, Sigmoid, make_activation
+from scratchvae.nn.dense import Dense
+from scratchvae.nn.dropout import Dropout
+from scratchvae.nn.layer import NoForwardError, Sequential
 
 
 def test_dense_shapes_and_values(xp):

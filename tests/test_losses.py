@@ -8,8 +8,8 @@ from conftest import randn
 
 from scratchvae import backend
 from scratchvae.checks import NonFiniteError
-from scratchvae.kl import gaussian_kl
-from scratchvae.losses import (
+from scratchvae.nn.kl import gaussian_kl
+from scratchvae.nn.losses import (
     bce_with_logits,
     bce_with_logits_per_example,
     gaussian_nll,
@@ -17,7 +17,7 @@ from scratchvae.losses import (
     l1_penalty,
     mse,
 )
-from scratchvae.reparam import reparameterize, reparameterize_backward
+from scratchvae.nn.reparam import reparameterize, reparameterize_backward
 
 
 def test_mse_sums_features_and_averages_batch(xp):

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from scratchvae import backend
-from scratchvae.autoencoder import AEConfig, Autoencoder
-from scratchvae.iwae import log_likelihood
-from scratchvae.optim import Adam
+from scratchvae.models.autoencoder import AEConfig, Autoencoder
+from scratchvae.models.iwae import log_likelihood
+from scratchvae.models.vae import VAE, VAEConfig
+from scratchvae.nn.optim import Adam
 from scratchvae.train import evaluate, fit
-from scratchvae.vae import VAE, VAEConfig
 
 
 def principal_angles_deg(a, b):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from scratchvae import backend
-from scratchvae.optim import SGD, Adam
+from scratchvae.nn.optim import SGD, Adam
 
 
 def _param(xp, values):
@@ -92,7 +92,7 @@ def test_state_dict_round_trip():
 
 @pytest.mark.parametrize("make", [lambda ps: Adam(ps, lr=0.01), lambda ps: SGD(ps, lr=0.1, momentum=0.9)])
 def test_flat_buffer_update_equals_the_per_tensor_update(make):
-    from scratchvae.vae import VAE, VAEConfig
+    from scratchvae.models.vae import VAE, VAEConfig
     model = VAE(VAEConfig(n_in=12, hidden=(7,), latent=3), dtype=np.float64)
     flat = make(list(model.parameters()))
     separate = [(name, p.copy(), g.copy()) for name, p, g in model.parameters()]
@@ -125,7 +125,7 @@ def test_adam_flushes_state_before_it_turns_subnormal():
 
 
 def test_threaded_adam_gives_identical_parameters():
-    from scratchvae.vae import VAE, VAEConfig
+    from scratchvae.models.vae import VAE, VAEConfig
     models = [VAE(VAEConfig(n_in=30, hidden=(11,), latent=3)) for _ in range(2)]
     opts = [Adam(list(models[0].parameters()), threads=1), Adam(list(models[1].parameters()), threads=3)]
     assert len(opts[1].pairs) == 3 and opts[1]._pool is not None

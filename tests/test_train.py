@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from scratchvae import backend, checkpoint
-from scratchvae.autoencoder import AEConfig, Autoencoder
 from scratchvae.checkpoint import CheckpointError
-from scratchvae.optim import Adam
+from scratchvae.models.autoencoder import AEConfig, Autoencoder
+from scratchvae.models.vae import VAE, VAEConfig
+from scratchvae.nn.optim import Adam
 from scratchvae.train import TrainingDiverged, fit
-from scratchvae.vae import VAE, VAEConfig
 
 SMALL = VAEConfig(hidden=(32,), latent=3)
 

@@ -30,7 +30,7 @@ Stuck? solutions/ex1_elu.py holds a reference answer: peek only after trying.
 """
 import numpy as np  # noqa: F401  (you will need it)
 
-from scratchvae.layer import Layer
+from scratchvae.nn.layer import Layer
 
 
 class ELU(Layer):

@@ -8,7 +8,7 @@ the derivative, so y is all the cache holds (as in ReLU and Sigmoid).
 """
 import numpy as np
 
-from scratchvae.layer import Layer
+from scratchvae.nn.layer import Layer
 
 
 class ELU(Layer):

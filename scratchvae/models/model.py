@@ -18,12 +18,12 @@ from dataclasses import asdict
 
 import numpy as np
 
-from . import backend
-from .activations import make_activation
-from .checks import check_array, check_finite
-from .dense import Dense
-from .dropout import Dropout
-from .layer import Sequential
+from .. import backend
+from ..checks import check_array, check_finite
+from ..nn.activations import make_activation
+from ..nn.dense import Dense
+from ..nn.dropout import Dropout
+from ..nn.layer import Sequential
 
 
 def hidden_sizes(where, hidden):

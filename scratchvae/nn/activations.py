@@ -13,8 +13,8 @@ f'(x), written here in the cheapest form: from the output y where f' is a functi
 
 Shapes: x, y, dy and dx all share one shape, any shape.
 """
-from . import backend
-from .checks import check_array, check_same_shape
+from .. import backend
+from ..checks import check_array, check_same_shape
 from .layer import Layer
 
 

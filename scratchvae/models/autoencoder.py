@@ -25,10 +25,10 @@ Backward, in the order of the chain rule:
 """
 from dataclasses import dataclass
 
-from . import backend
-from .activations import sigmoid
-from .checks import check_probability
-from .losses import bce_with_logits, l1_penalty, mse
+from .. import backend
+from ..checks import check_probability
+from ..nn.activations import sigmoid
+from ..nn.losses import bce_with_logits, l1_penalty, mse
 from .model import Model, hidden_sizes, mlp
 
 LIKELIHOODS = ("bernoulli", "mse")

@@ -24,9 +24,9 @@ import math
 
 import numpy as np
 
-from . import backend
-from .checks import check_positive_int
-from .losses import bce_with_logits_per_example, gaussian_nll_per_example
+from .. import backend
+from ..checks import check_positive_int
+from ..nn.losses import bce_with_logits_per_example, gaussian_nll_per_example
 
 
 def log_likelihood(model, x, k=5000, rng=None, batch_size=100, max_floats=2**22, progress=None):

@@ -29,8 +29,8 @@ import math
 
 import numpy as np
 
-from . import backend
-from .checks import check_array, check_finite_result, check_same_shape
+from .. import backend
+from ..checks import check_array, check_finite_result, check_same_shape
 
 
 def _exp_neg_abs(xp, logits, out=None):

@@ -18,8 +18,8 @@ Gradients (each entry depends on its own mu and logvar only):
 Sanity: KL = 0 exactly when mu = 0 and logvar = 0 (q is the prior), and KL > 0 otherwise.
 """
 
-from . import backend
-from .checks import check_array, check_finite_result, check_same_shape
+from .. import backend
+from ..checks import check_array, check_finite_result, check_same_shape
 
 
 def gaussian_kl(mu, logvar):

@@ -21,8 +21,8 @@ import math
 
 import numpy as np
 
-from . import backend
-from .checks import check_array
+from .. import backend
+from ..checks import check_array
 from .layer import Layer
 
 INITS = ("he", "glorot", "torch_uniform")

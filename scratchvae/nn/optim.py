@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import backend
+from .. import backend
 
 FLUSH_EVERY = 100          # steps between flushes of near-subnormal optimizer state (see above)
 _POOL = {}                 # one shared thread pool per size, made on first use

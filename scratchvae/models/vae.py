@@ -28,13 +28,13 @@ Backward (the chain rule through the two paths into mu and logvar):
 """
 from dataclasses import dataclass
 
-from . import backend
-from .activations import sigmoid
-from .checks import check_positive_int
-from .kl import gaussian_kl
-from .losses import bce_with_logits, gaussian_nll
+from .. import backend
+from ..checks import check_positive_int
+from ..nn.activations import sigmoid
+from ..nn.kl import gaussian_kl
+from ..nn.losses import bce_with_logits, gaussian_nll
+from ..nn.reparam import reparameterize, reparameterize_backward, sample_eps
 from .model import Model, hidden_sizes, mlp
-from .reparam import reparameterize, reparameterize_backward, sample_eps
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 INITS = ("torch_uniform", "auto", "he", "glorot")

@@ -18,8 +18,8 @@ Backward, with eps held fixed and dz = dL/dz (N, J):
     dL/dmu     = dz                             since dz/dmu = 1
     dL/dlogvar = dz * eps * std * 0.5           since d std / d logvar = 0.5 * std
 """
-from . import backend
-from .checks import check_array, check_same_shape
+from .. import backend
+from ..checks import check_array, check_same_shape
 
 
 def sample_eps(shape, rng, dtype=None):

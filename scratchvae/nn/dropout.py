@@ -14,7 +14,7 @@ gradient check can replay the same mask by passing a generator seeded the same w
 Zeroing a fraction of the *input* pixels is the lecture's masking noise; the denoising autoencoder
 draws that mask itself (Autoencoder.corrupt) and does not rescale, as in Vincent et al. (2008).
 """
-from .checks import check_array, check_probability, check_same_shape
+from ..checks import check_array, check_probability, check_same_shape
 from .layer import Layer
 
 
