@@ -167,6 +167,7 @@ def draw_curves(results_dir, rows, path):
             line, = ax.plot([p["epoch"] for p in curve], [p["test_nll"] for p in curve], "o-", ms=3,
                             label="{} {} layer(s) k={}".format(*row))
             ax.axhline(PAPER[row], color=line.get_color(), ls="--", lw=0.8)
+    ax.set_ylim(bottom=min(PAPER[row] for row in rows) - 1)          # the paper's lines stay in view
     ax.set_xscale("log")
     ax.set_xlabel("epoch (log scale)")
     ax.set_ylabel("test -log p(x), nats (small K)")
