@@ -86,10 +86,11 @@ def int_list(flag, text):
 
 # ---- output folders --------------------------------------------------------------------------------
 
-def output_folder(path, writes, *, flag="--out", resume=False, overwrite=False):
+def output_folder(path, writes, *, flag="--out", resume=False, overwrite=False, resumable=True):
     """Create and probe the output folder before any training; return it as a Path.
 
     writes: the file names the command writes there (a previous run is recognised by them).
+    resumable: whether the command has a --resume flag (the refusal offers it only then).
     Refused, each with one line: '' (which would mean the current folder), an existing file, a path
     under a file, a folder this process cannot write, and a folder holding a previous run's files
     (unless resume or overwrite).
@@ -102,8 +103,10 @@ def output_folder(path, writes, *, flag="--out", resume=False, overwrite=False):
     if not resume:
         found = sorted(name for name in writes if (out / name).exists())
         if found and not overwrite:
-            raise UsageError(f"{flag} {path} already holds a previous run ({', '.join(found)}); pass --resume to "
-                             f"continue it, --overwrite to replace it, or choose another {flag}")
+            options = "pass --resume to continue it, --overwrite to replace it" if resumable else \
+                "pass --overwrite to replace it"
+            raise UsageError(f"{flag} {path} already holds a previous run ({', '.join(found)}); {options}, "
+                             f"or choose another {flag}")
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
@@ -153,15 +156,26 @@ def mlp_bytes(widths, batch, itemsize=4, optimizer_copies=3, activation_copies=4
 
 def _human(n):
     for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
-        if n < 1024 or unit == "PB":
+        if unit == "PB":
+            return f"{n:,.1f} PB" if n < 1e4 else f"{n:.1e} PB"
+        if n < 1024:
             return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
         n /= 1024
 
 
-def check_memory(flags, needed, what="the model and one batch"):
-    """Refuse before allocating when `needed` bytes exceed this machine's memory; flags: the flags to blame."""
+def check_memory(estimate, values, defaults, what="the model and one batch"):
+    """Refuse, before anything is allocated, sizes whose arrays would not fit in this machine's memory.
+
+    estimate(**sizes) -> bytes; values: {flag: value} as given; defaults: {flag: default}. The message
+    names the flag to blame: the one that alone (the others at their defaults) is too much, or all of them.
+    """
     have = available_memory()
-    if have is not None and needed > have:
-        raise UsageError(f"{flags}: {what} would need about {_human(needed)} of memory, more than this machine's "
-                         f"{_human(have)}; choose smaller sizes")
-    return needed
+    needed = estimate(**values)
+    if have is None or needed <= have:
+        return needed
+    alone = [flag for flag in values if estimate(**{**defaults, flag: values[flag]}) > have]
+    blamed = alone[0] if len(alone) == 1 else "/".join(alone or values)
+    show = lambda v: ",".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)  # noqa: E731
+    given = ", ".join(f"{flag} {show(values[flag])}" for flag in (alone or values))
+    raise UsageError(f"{given}: {what} would need about {_human(needed)} of memory ({needed:.2g} bytes), more "
+                     f"than this machine's {_human(have)}; choose a smaller {blamed}")
