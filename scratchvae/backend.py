@@ -168,8 +168,8 @@ def _from_environment():
     try:
         use(value)
     except BackendError as err:
-        _state["env_error"] = BackendError(f"SCRATCHVAE_BACKEND={value}: {err} (unset the variable, or pass "
-                                           "--device cpu to a command)")
+        _state["env_error"] = BackendError(f"SCRATCHVAE_BACKEND={value}: {err} (unset the variable, or override "
+                                           "it: --device cpu for the demos, --backend numpy for the bench)")
 
 
 _from_environment()
