@@ -29,7 +29,8 @@ F64 = np.float64
 
 
 def parse_args(argv=None):
-    p = cli.ArgumentParser(prog="gradcheck_tour.py", description="A guided tour of the gradient checker, with planted bugs.")
+    p = cli.ArgumentParser(prog="gradcheck_tour.py",
+                           description="A guided tour of the gradient checker, with planted bugs.")
     p.add_argument("--step", type=int, choices=range(1, 6), help="run only this step (1-5); default: all")
     return p.parse_args(argv)
 

@@ -58,6 +58,16 @@ def run_main(prog, main, argv=None):
         return 130
 
 
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """--help shows '(default: X)' after each flag that has a default worth naming (not None, not a switch)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings:
+            return text
+        return f"{text} (default: {action.default})"
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, with two changes: --help shows every default, and a bad flag raises UsageError.
 
@@ -66,7 +76,7 @@ class ArgumentParser(argparse.ArgumentParser):
     """
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        kwargs.setdefault("formatter_class", _DefaultsFormatter)
         super().__init__(*args, **kwargs)
 
     def error(self, message):
