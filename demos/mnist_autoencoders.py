@@ -29,7 +29,7 @@ from scratchvae import backend, cli, plots
 from scratchvae.data import load_mnist
 from scratchvae.models.autoencoder import AEConfig, Autoencoder
 from scratchvae.nn.optim import Adam
-from scratchvae.train import fit
+from scratchvae.train import SUMMARY_LEGEND, fit
 
 
 def parse_args(argv=None):
@@ -175,6 +175,7 @@ def run(args):
                "sparse": AEConfig(**shared, l1=args.l1),
                "linear": AEConfig(hidden=(), code=args.code, activation="identity", likelihood="mse", seed=args.seed)}
     models, histories = {}, {}
+    print(f"per epoch: {SUMMARY_LEGEND}")
     for name, config in configs.items():
         stages = linear_schedule(args.linear_epochs, args.linear_lr) if name == "linear" else [(args.lr, args.epochs)]
         print(f"training the {name} autoencoder")

@@ -216,7 +216,8 @@ def legend(config):
         objective = "the negative ELBO rec + KL"
     else:
         ramp = f", ramped up from 0 over {config.warmup_steps} steps" if config.warmup_steps else ""
-        objective = f"the objective rec + beta KL with beta = {config.beta:g}{ramp} (not the negative ELBO)"
+        objective = (f"the objective rec + beta KL with beta = {config.beta:g}{ramp}, not the negative ELBO "
+                     "(-elbo = rec + KL of the same batches)")
     return (f"per epoch: train = {objective}, a running mean over the epoch's minibatches while the weights "
             "changed (so it starts above test); rec, kl = its parts; test = the negative ELBO of the test set "
             "after the epoch (nats per image)")

@@ -56,6 +56,9 @@ def run_main(prog, main, argv=None):
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:                      # `... | head`: the reader left; nothing more to say
+        sys.stdout = open(os.devnull, "w")       # noqa: SIM115 (stays open until exit, so no second error)
+        return 1
 
 
 class _DefaultsFormatter(argparse.HelpFormatter):

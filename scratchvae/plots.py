@@ -157,6 +157,8 @@ def save_loss_curves(history, path, title=None):
     # for a VAE plot the -ELBO on both sides (train_loss is the objective, rec + beta_t KL, during warm-up)
     train_key = "train_neg_elbo" if "train_neg_elbo" in history[0] else "train_loss"
     axes[0].plot(epochs, [r[train_key] for r in history], "o-", label="train")
+    if train_key == "train_neg_elbo" and any(r["train_loss"] != r["train_neg_elbo"] for r in history):
+        axes[0].plot(epochs, [r["train_loss"] for r in history], "^:", label="train objective (rec + beta KL)")
     if "test_loss" in history[0]:
         axes[0].plot(epochs, [r["test_loss"] for r in history], "s-", label="test")
     axes[0].set_xlabel("epoch")

@@ -210,6 +210,8 @@ def _summary(r):
         test += f" (rec {r['test_rec']:.3f})"
     skip = ("train_loss", "train_neg_elbo")
     parts = "".join(f"  {k[6:]} {v:.3f}" for k, v in r.items() if k.startswith("train_") and k not in skip)
+    if "train_neg_elbo" in r and r["train_neg_elbo"] != r["train_loss"]:      # beta != 1: the objective is not -ELBO
+        parts += f"  -elbo {r['train_neg_elbo']:.3f}"
     return f"epoch {r['epoch']:3d}  train {r['train_loss']:.3f}{parts}{test}  ({r['seconds']:.1f} s)"
 
 
