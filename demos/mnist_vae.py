@@ -124,7 +124,7 @@ def run(args):
         # the architecture, the optimizer and the data order come from the checkpoint, not the flags
         model, opt, state = checkpoint.load(ckpt)
         if model.kind != "vae":
-            raise cli.UsageError(f"--resume: {ckpt} holds a {type(model).__name__}'s checkpoint, not a VAE's; "
+            raise cli.UsageError(f"--resume: {ckpt} holds an {model.kind}'s checkpoint, not a VAE's; "
                                  "mnist_vae.py continues VAE runs only")
         if opt is None:
             opt = Adam(list(model.parameters()), lr=args.lr)
