@@ -15,7 +15,7 @@ The folder listing is the table of contents; each module teaches one idea.
     gradcheck    finite differences, the checker          selfcheck    every gradient, one command
     data         the IDX reader and MNIST                 train        the training loop
     checkpoint   atomic .npz save and load                plots        pictures
-    bench        speed against the matrix-product floor
+    bench        speed against the matrix-product floor   cli          commands: one-line errors, output folders
 """
 from .models.autoencoder import AEConfig, Autoencoder
 from .models.vae import VAE, VAEConfig
