@@ -124,7 +124,7 @@ def check_rows(where, name, a):
 
 def check_probability(where, name, value, *, upper_open=True):
     """Rates such as dropout: a float in [0, 1) (or [0, 1] when upper_open is False)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{where}: {name} must be a number, got {value!r}")
     ok = 0.0 <= value < 1.0 if upper_open else 0.0 <= value <= 1.0
     if not ok:

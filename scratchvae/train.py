@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from . import backend
-from .checks import NonFiniteError, check_positive_int
+from .checks import NonFiniteError, check_positive_int, check_seed
 from .data import binarize as draw_binary
 from .data import static_binarize
 
@@ -114,6 +114,7 @@ def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, se
     from . import checkpoint as ckpt  # imported here: checkpoint imports the models
 
     x_train, x_test = _check_fit_args(model, x_train, x_test, epochs, batch_size, binarize)
+    seed = check_seed("fit", seed)
     state = dict(state or {})
     _check_resume(state, seed=seed, batch_size=batch_size, binarize=binarize, n_train=x_train.shape[0])
     history = list(state.get("history", []))

@@ -186,6 +186,9 @@ def test_arguments_are_named():
     layer.forward(np.ones((4, 3), np.float32))
     with pytest.raises(TypeError, match="Dense.backward: dy has dtype float64 but the layer's weights are float32"):
         layer.backward(np.ones((4, 2)))
+    model = VAE(SMALL)
+    with pytest.raises(ValueError, match="fit: seed must be an integer >= 0"):
+        fit(model, Adam(list(model.parameters())), _x(), seed=-1, progress=False, log=None)
 
 
 @pytest.mark.parametrize("call", [
