@@ -168,8 +168,9 @@ def _from_environment():
     try:
         use(value)
     except BackendError as err:
-        _state["env_error"] = BackendError(f"SCRATCHVAE_BACKEND={value}: {err} (unset the variable, or override "
-                                           "it: --device cpu for the demos, --backend numpy for the bench)")
+        advice = "" if "--device cpu" in str(err) else \
+            " (unset the variable, or override it: --device cpu for the demos, --backend numpy for the bench)"
+        _state["env_error"] = BackendError(f"SCRATCHVAE_BACKEND={value}: {err}{advice}")
 
 
 _from_environment()
