@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from . import backend
+from .cli import available_memory
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "mnist"
 FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -110,6 +111,10 @@ def _read_stream(f, path):
     head = f.read(16)                              # the longest header (3-D) is 16 bytes
     shape, header = parse_header(head, str(path))
     expected = header + math.prod(shape)
+    memory = available_memory()
+    if memory is not None and expected > memory:
+        raise DataError(f"{path}: header says shape {shape}, {expected:,} bytes, more than this machine's memory "
+                        f"({memory:,} bytes): the header is corrupt or the dataset too large to load")
     parts, have = [head], len(head)
     while have < expected + 1:                     # never more than the header announced, plus one byte
         chunk = f.read(min(CHUNK, expected + 1 - have))

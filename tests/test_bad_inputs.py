@@ -65,7 +65,11 @@ def test_a_gz_is_read_only_as_far_as_its_header_says(tmp_path, monkeypatch):
     assert sum(served) == 16 + 64 * 784 + 1                            # the header's bytes and one more
 
 
-def test_idx_headers_that_cannot_be_datasets(tmp_path):
+def test_idx_headers_that_cannot_be_datasets(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "available_memory", lambda: 10**6)
+    _idx_gz(tmp_path / "huge-images-idx3-ubyte.gz", (2000, 28, 28), b"")           # 1.6 MB on a "1 MB machine"
+    with pytest.raises(DataError, match=r"shape \(2000, 28, 28\), 1,568,016 bytes, more than this machine's memory"):
+        data.read_idx(tmp_path, "huge-images-idx3-ubyte")
     _idx_gz(tmp_path / "big-images-idx3-ubyte.gz", (2**32 - 1, 2**32 - 1, 2**32 - 1), b"")
     with pytest.raises(DataError, match=r"dimensions \(4294967295, 4294967295, 4294967295\) multiply to .* corrupt"):
         data.read_idx(tmp_path, "big-images-idx3-ubyte")
