@@ -80,7 +80,7 @@ def parse_args(argv=None):
         p.error(f"--obs-std must be a positive finite number, got {args.obs_std}")
     if args.device not in (None, "cpu", "gpu"):
         p.error(f"--device must be cpu or gpu, got {args.device!r}")
-    args.hidden = cli.int_list("--hidden", args.hidden)
+    args.hidden = cli.int_list("--hidden", args.hidden, allow_empty=True)     # '' : no hidden layer
     if args.data_dir is not None and not Path(args.data_dir).is_dir():
         p.error(f"--data-dir {args.data_dir} is not a folder")
     if args.resume and not (Path(args.out) / "checkpoint.npz").is_file():

@@ -87,13 +87,13 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{message} (--help lists the flags)")
 
 
-def int_list(flag, text):
-    """'512,256' -> (512, 256); anything else is a UsageError naming the flag."""
+def int_list(flag, text, allow_empty=False):
+    """'512,256' -> (512, 256) ('' -> () if allow_empty); anything else is a UsageError naming the flag."""
     try:
         sizes = tuple(int(h) for h in str(text).split(",") if h.strip())
     except ValueError:
         raise UsageError(f"{flag} must be comma-separated integers such as 400 or 512,256, got {text!r}") from None
-    if not sizes or any(h < 1 for h in sizes):
+    if (not sizes and not allow_empty) or any(h < 1 for h in sizes):
         raise UsageError(f"{flag} sizes must be integers >= 1, got {text!r}")
     return sizes
 
