@@ -7,6 +7,7 @@
     save_manifold          the decoder over a grid of z values spaced by normal quantiles (J = 2)
     save_loss_curves       train and test loss per epoch, and the ELBO's two parts
     save_kl_per_dim        the KL of each latent dimension, largest first (posterior collapse at a glance)
+    save_labelled_points   y against x, points joined and labelled (rate against distortion, units against beta)
 
 Every function takes host or device arrays, moves them to the host (backend.to_host) and returns
 the path it wrote. Images are (N, D) rows with D = side * side pixels in [0, 1].
@@ -192,4 +193,20 @@ def save_kl_per_dim(kl_per_dim, path, threshold=None, title=None):
         ax.axhline(threshold, color="gray", linestyle="--", linewidth=1)
     ax.grid(alpha=0.3, axis="y")
     ax.set_title(title or f"KL per dimension: total {kl.sum():.2f} nats", fontsize=10)
+    return _save(fig, path)
+
+
+def save_labelled_points(x, y, point_labels, path, xlabel, ylabel, title=None, logx=False):
+    """One line through the points (x_i, y_i), each annotated with point_labels[i]."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    ax.plot(x, y, "o-")
+    for xi, yi, label in zip(x, y, point_labels):
+        ax.annotate(str(label), (xi, yi), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    if logx:
+        ax.set_xscale("log", base=2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=10)
     return _save(fig, path)
