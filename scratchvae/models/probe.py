@@ -67,8 +67,12 @@ class LinearProbe:
             self.dense._take_cache()                             # drop the cache a backward would use
         return loss
 
-    def fit(self, h, labels, epochs=20, batch_size=256, lr=3e-3, seed=0):
-        """Standardise with h's statistics, then minibatch Adam. Returns the mean loss of each epoch."""
+    def fit(self, h, labels, epochs=20, batch_size=256, lr=1e-2, seed=0):
+        """Standardise with h's statistics, then minibatch Adam. Returns the mean loss of each epoch.
+
+        The learning rate drops to lr / 10 for the second half of the epochs: Adam's steps of about lr
+        keep the weights jittering around the optimum, and the smaller steps let them settle.
+        """
         epochs = check_positive_int("LinearProbe.fit", "epochs", epochs)
         batch_size = check_positive_int("LinearProbe.fit", "batch_size", batch_size)
         h = backend.asarray(check_array("LinearProbe.fit", "h", h, shape=(None, self.n_features)), dtype=self.dtype)
@@ -79,7 +83,8 @@ class LinearProbe:
         opt = Adam(list(self.parameters()), lr=lr)
         rng = np.random.default_rng(seed)
         losses = []
-        for _ in range(epochs):
+        for epoch in range(epochs):
+            opt.lr = lr if epoch < (epochs + 1) // 2 else lr / 10
             order = backend.asarray(rng.permutation(h.shape[0]))
             total = 0.0
             for i in range(0, h.shape[0], batch_size):
