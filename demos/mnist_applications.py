@@ -1,6 +1,6 @@
 """What autoencoders are for, measured on MNIST: anomaly detection and representation learning.
 
-    python demos/mnist_applications.py            # the full run: ten held-out digits, 60,000 images
+    python demos/mnist_applications.py            # the full run: ten held-out digits, 5 epochs on 60,000 images
     python demos/mnist_applications.py --quick    # a small preset: three held-out digits, 10,000 images
 
 The lecture's sections 4 and 11 list the uses of an autoencoder; this demo measures two of them
@@ -47,7 +47,7 @@ QUICK = dict(epochs=5, n_train=10000, n_test=2000, hidden="200", held_out="0,1,7
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Anomaly detection by the VAE's negative ELBO (AUROC per held-out "
                                             "digit) and linear probes on pixels, PCA, AE codes and VAE means.")
-    p.add_argument("--epochs", type=int, default=10, help="training epochs of every VAE and of the AE")
+    p.add_argument("--epochs", type=int, default=5, help="training epochs of every VAE and of the AE")
     p.add_argument("--hidden", default="400", help="hidden layer sizes of the VAEs and the AE, comma separated")
     p.add_argument("--code", type=int, default=20, help="K: the VAE's latent size, the AE's code, PCA components")
     p.add_argument("--held-out", default="0,1,2,3,4,5,6,7,8,9",
