@@ -37,7 +37,8 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=128, help="images per optimizer step")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     p.add_argument("--hidden", default="400", help="hidden layer sizes, comma separated, e.g. 512,256")
-    p.add_argument("--latent-dim", type=int, default=20, help="J, dimensions of z (2 draws the manifold)")
+    p.add_argument("--latent-dim", type=int, default=None,
+                   help="J, dimensions of z (2 draws the manifold); default 20, or 2 with --conditional")
     p.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (1 = the true ELBO)")
     p.add_argument("--warmup", type=int, default=0, help="KL warm-up: steps over which beta ramps up from 0")
     p.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli",
@@ -59,6 +60,8 @@ def parse_args(argv=None):
     p.add_argument("--conditional", action="store_true",
                    help="train the conditional VAE q(z|x,y), p(x|z,y) (models/cvae.py); draws conditional_samples.png")
     args = p.parse_args(argv)
+    if args.latent_dim is None:              # a small z can hold only style, so the label must carry the digit
+        args.latent_dim = 2 if args.conditional else 20
     for name in ("epochs", "batch_size", "latent_dim"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
