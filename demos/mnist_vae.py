@@ -169,14 +169,18 @@ def draw_diagnostics(history, out):
                                        f"{len(last['test_kl_per_dim'])} units active")
 
 
-def draw_conditional(model, x_test, history, out, seed):
-    """The CVAE's pictures: reconstructions, and one shared z per row decoded as each digit 0..9."""
+def draw_conditional(model, x_test, y_test, history, out, seed):
+    """The CVAE's pictures: reconstructions, one shared z per row decoded as each digit 0..9, and the
+    latent means, which no longer cluster by digit (the label carries the digit; z keeps the style)."""
     files = [plots.save_reconstructions([x_test[:16, :model.config.n_in], model.reconstruct(x_test[:16])],
                                         ["test digit", "reconstruction"], out / "reconstructions.png",
                                         "test digits and their reconstructions, decode(mu(x, y), y)")]
     images, _ = model.class_grid(8, backend.rng([seed, 777]))
     files.append(plots.save_image_grid(images, out / "conditional_samples.png", cols=model.config.n_classes,
                                        title="columns: y = 0..9; rows: one z ~ N(0, I) each, shared along the row"))
+    n_map = min(len(x_test), 5000)
+    files.append(plots.save_latent_scatter(model.encode(x_test[:n_map])[0], y_test[:n_map], out / "latent.png",
+                                           f"means of q(z|x, y) of {n_map} test digits, coloured by y"))
     files.append(plots.save_loss_curves(history, out / "loss_curves.png", "negative ELBO per image"))
     return files + [draw_diagnostics(history, out)]
 
@@ -184,7 +188,7 @@ def draw_conditional(model, x_test, history, out, seed):
 def draw(model, x_test, y_test, history, out, seed):
     """The pictures a person looks at first. Returns the list of files written."""
     if model.kind == "cvae":
-        return draw_conditional(model, x_test, history, out, seed)
+        return draw_conditional(model, x_test, y_test, history, out, seed)
     rng = np.random.default_rng(seed)
     shown = x_test[:16]
     files = [plots.save_reconstructions([shown, model.reconstruct(shown)], ["test digit", "reconstruction"],
