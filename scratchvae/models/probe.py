@@ -63,8 +63,6 @@ class LinearProbe:
         if backward:
             self.dense.backward(dlogits, need_dx=False)          # dW = h'.T @ dlogits, db = sum of rows
             self.dense.grads["W"] += self.dtype.type(self.l2) * W
-        else:
-            self.dense._take_cache()                             # drop the cache a backward would use
         return loss
 
     def fit(self, h, labels, epochs=20, batch_size=256, lr=1e-2, seed=0):
