@@ -28,6 +28,7 @@ selfcheck.py; the import goes one way: selfcheck uses this checker, the checker 
 A failed row carries a hint read from the pattern of the error (diagnose.py): a sign flip, a forgotten
 upstream dy, a constant factor, a wrong branch, a wrong shape.
 """
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,13 +184,15 @@ def check_layer(layer, x, component=None, seed=0, rng_seed=None):
 
 
 def check_loss(fn, inputs, wrt, component=None):
-    """Check a loss returning (value, grad_1, ..., grad_k) for the inputs named in wrt, in order."""
+    """Check a loss returning (value, grad_1, ..., grad_k) for the inputs named in wrt, in order.
+    (For the hints, the first input in wrt stands for the shape of the terms the loss sums: (N, D).)"""
     component = component or fn.__name__
     _, *grads = fn(**inputs)
     if len(grads) != len(wrt):
         raise ValueError(f"{component}: returned {len(grads)} gradients for wrt={wrt}")
-    first = inputs[wrt[0]]
-    return compare(component, inputs, dict(zip(wrt, grads)), lambda: fn(**inputs)[0], batch=_batch(first.shape))
+    first = tuple(inputs[wrt[0]].shape)
+    return compare(component, inputs, dict(zip(wrt, grads)), lambda: fn(**inputs)[0], out_shape=first,
+                   batch=_batch(first))
 
 
 def check_function(forward, backward, inputs, wrt, component=None, seed=0):
@@ -244,7 +247,8 @@ def format_report(rows):
     failed = [r for r in rows if not r.passed]
     if failed:
         lines.append(f"\nFAIL means a relative error above {failed[0].threshold:.0e}. What the pattern says:")
-        lines.extend(f"  - {r.explain()}" for r in failed)
+        lines.extend(textwrap.fill(r.explain(), 100, initial_indent="  - ", subsequent_indent="    ")
+                     for r in failed)
     return "\n".join(lines)
 
 

@@ -46,7 +46,7 @@ def _shape_hint(got, want, out_shape=None):
             if out[:k] + out[k + 1:] == got:
                 keep = [j for j in range(len(out)) if out[:j] + out[j + 1:] == want]
                 right = f"; the right sum is over axis {keep[0]} (size {out[keep[0]]})" if keep else ""
-                return text + f": it looks summed over axis {k} (size {out[k]}) of the output{right}"
+                return text + f": it looks summed over axis {k} (size {out[k]}) of the {out} terms{right}"
     return text
 
 
