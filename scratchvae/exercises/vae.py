@@ -118,8 +118,8 @@ def check_9(answer, load, train_images=TRAIN_IMAGES, test_images=TEST_IMAGES):
     want = tiny.objective(x, eps=eps, backward=False)
     facts = [Fact(f"the {key} of your VAE against scratchvae's VAE with the same weights and eps",
                   backend.to_float(want[key]), backend.to_float(got[key]),
-                  "the gradient check passed but the value differs? Then a forward differs from the formula: "
-                  "check rec = bce(logits, x) and kl = KL(mu, logvar), and the split of stats into mu and logvar")
+                  "a forward differs from the formula: check loss = rec + kl, rec = bce(logits, x), "
+                  "kl = KL(mu, logvar), and the split of stats into mu and logvar")
              for key in ("loss", "rec", "kl")]
     if not all(r.passed for r in rows) or not all(f.passed for f in facts):
         return rows + facts                        # no training run for a VAE that is not yet right
