@@ -42,17 +42,17 @@ def check(folder, number):
 
 # Each entry: exercise, the planted edits, the words the learner must see (the symptom), words that must not appear.
 PLANTED = [
-    (1, [('self.grads["b"] = dy.sum(axis=0)', 'self.grads["b"] = dy')]
+    (1, [('self.grads["b"] = dy.sum(axis=0)', 'self.grads["b"] = dy')],
      ["b: wrong shape", "axis 0 (size 4) was not summed"], []),
-    (1, [('self.grads["W"] = x.T @ dy', 'self.grads["W"] = x.T @ np.ones_like(dy)')]
+    (1, [('self.grads["W"] = x.T @ dy', 'self.grads["W"] = x.T @ np.ones_like(dy)')],
      ["W is wrong", "ignores the upstream gradient dy"], ["sign"]),
     (1, [('self.grads["W"] = x.T @ dy', 'self.grads["W"] = dy.T @ x')], ["W: wrong shape", "transposed"], []),
     (1, [("        self._cache = x\n", "")], ["forward ran, but backward found no cache"], []),
-    (2, [("return np.where(y > 0, dy, 0.0)", "return dy")]
+    (2, [("return np.where(y > 0, dy, 0.0)", "return dy")],
      ["ReLU: x is wrong", "wrong only where the input is <= 0"], []),
-    (2, [("return dy * y * (1.0 - y)", "return -dy * y * (1.0 - y)")]
+    (2, [("return dy * y * (1.0 - y)", "return -dy * y * (1.0 - y)")],
      ["Sigmoid: x is wrong", "a sign is flipped"], []),
-    (2, [("return dy * y * (1.0 - y)", "return y * (1.0 - y)")]
+    (2, [("return dy * y * (1.0 - y)", "return y * (1.0 - y)")],
      ["ignores the upstream gradient dy"], ["sign is flipped"]),
     (3, [("2.0 * diff / n", "2.0 * diff")], ["4 times the right one", "the 1/N of the batch mean is missing"], []),
     (3, [("2.0 * diff / n", "diff / n")], ["0.5 times the right one", "half the right size"], []),
@@ -72,14 +72,14 @@ PLANTED = [
     (7, [("return mu + std * eps, (std, eps)", "return mu + std * eps, None")], ["returned None as its cache"], []),
     (8, [("m_hat = m / (1 - b1 ** t)", "m_hat = m"), ("v_hat = v / (1 - b2 ** t)", "v_hat = v")],
      ["FAIL  step 1 moves every weight by lr", "without bias correction"], []),
-    (8, [("np.sqrt(v_hat)", "v_hat")]
+    (8, [("np.sqrt(v_hat)", "v_hat")],
      ["FAIL  step 1 moves every weight by lr", "FAIL  the weights after 5 steps"], []),
     (9, [("dmu + dmu_kl", "dmu")], ["encoder.", "is wrong"], []),
     (9, [("return rec + kl, rec, kl", "return rec, rec, kl")], ["FAIL  the loss of your VAE"], []),
     (10, [("L = m + np.log(s) - np.log(K)", "L = np.log(np.mean(np.exp(log_w), axis=0))")],
      ["FAIL  L_K with K = 5000", "not finite", "take the largest log w out of the sum first"], []),
     (10, [("e / s / N", "e / s")], ["iwae_bound: log_w is wrong", "3 times the right one"], []),
-    (11, [("axis=0", "axis=1")]
+    (11, [("axis=0", "axis=1")],
      ["logvar: wrong shape", "summed over axis 1 (size 6)", "right sum is over axis 0"], []),
     (11, [("n * np.sum(logvar) / 2", "n * np.sum(logvar)"), ("+ 0.5, axis=0", "+ 1, axis=0")],
      ["the forward is not the right function", "FAIL  -log N(x = 1; 0, 4)"], []),
