@@ -35,6 +35,7 @@ class Fact:
     got: object
     hint: str = ""
     rtol: float = 1e-9
+    show: str = ""          # shown even when it passes (exercise 9's losses), with {got} and {expected}
 
     @property
     def passed(self):
@@ -44,6 +45,9 @@ class Fact:
             return False
         return want.shape == got.shape and bool(np.all(np.isfinite(got))) and \
             bool(np.allclose(got, want, rtol=self.rtol, atol=1e-12))
+
+    def passed_text(self):
+        return self.what + (": " + self.show.format(got=self.got, expected=self.expected) if self.show else "")
 
     def explain(self):
         """Why it failed: not finite, the wrong shape, a constant factor, or just the two values."""

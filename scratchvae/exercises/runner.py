@@ -151,8 +151,8 @@ def report(result):
     if result.facts:
         lines += ["", "2. known values (a gradient check cannot see a wrong forward)", ""]
         for fact in result.facts:
-            lines.append(f"  ok    {fact.what}" if fact.passed else
-                         textwrap.fill(fact.explain(), 100, initial_indent="  FAIL  ", subsequent_indent="        "))
+            text, mark = (fact.passed_text(), "  ok    ") if fact.passed else (fact.explain(), "  FAIL  ")
+            lines.append(textwrap.fill(text, 100, initial_indent=mark, subsequent_indent="        "))
     lines.append("")
     if result.status == PASSING:
         lines.append("PASSING: your backward is the derivative of your forward, and your forward gives the "

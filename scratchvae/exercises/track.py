@@ -38,7 +38,7 @@ TRACK = (
              "gradients through a sample; a wrong forward that a gradient check misses", checks.check_7),
     Exercise(8, "adam", "ex08_adam.py", "one Adam step with bias correction", "8",
              "optimising the ELBO; why the first step moves every weight by lr", checks.check_8),
-    Exercise(9, "vae", "ex09_vae.py", "the whole VAE backward from your pieces, then 1 epoch on MNIST", "8-9",
+    Exercise(9, "vae", "ex09_vae.py", "the whole VAE backward from your pieces; 1 epoch on MNIST", "8-9",
              "two paths into mu and logvar; your own code learns digits", _check_9),
     Exercise(10, "iwae", "ex10_iwae.py", "the importance-weighted bound's log-sum-exp", "8",
              "log p(x) >= L_K >= ELBO; log-sum-exp stable for K = 5000", checks.check_10),
