@@ -79,8 +79,7 @@ def do_list(args):
         status = run(ex, folder, **quick).status if there else NOT_STARTED
         print(f"  {ex.number:>2}  {ex.name:<12} {ex.you_write:<57} {ex.section:<8} {status}")
     if there:
-        print(f"\nCheck one:  {PROG} check NUMBER   (list trains exercise 9 on {LIST_TRAIN_IMAGES:,} images, "
-              "check on 10,000)")
+        print(f"\nCheck one: {PROG} check NUMBER (list trains exercise 9 on {LIST_TRAIN_IMAGES:,} images)")
     return 0
 
 
