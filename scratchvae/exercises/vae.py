@@ -106,6 +106,40 @@ def train_both(parts, answer, train_images=TRAIN_IMAGES, test_images=TEST_IMAGES
     return mine[-1]["test_loss"], ref[-1]["test_loss"]
 
 
+def _gradients(model, x, eps, **config):
+    """{name: gradient copy} of model's objective at eps; config overrides a library VAE's settings."""
+    if config:
+        model = _with(model, **config)
+    model.objective(x, eps=eps, backward=True)
+    return {name: g.copy() for name, _, g in model.parameters()}
+
+
+def _with(vae, **changes):
+    """The same library VAE (same weights) with other config values, e.g. beta=0 (no KL)."""
+    other = VAE(VAEConfig(**{**vars(vae.config), **changes}), dtype=vae.dtype)
+    for (_, p, _), (_, q, _) in zip(other.parameters(), vae.parameters()):
+        p[...] = q
+    return other
+
+
+def _locate(rows, yours, library, x, eps):
+    """Sharpen the hints of failed rows: which stretch of the chain is wrong, compared with the library's."""
+    failed = [r for r in rows if not r.passed]
+    if not failed:
+        return
+    mine, ref = _gradients(yours, x, eps), _gradients(library, x, eps)
+    close = {name: np.allclose(g, ref[name], rtol=1e-6, atol=1e-12) for name, g in mine.items()}
+    no_kl = _gradients(library, x, eps, beta=0.0)
+    if all(close[n] for n in close if n.startswith("decoder.")):
+        hint = ("the decoder's gradients are right and the encoder's are not: the mistake is between them, in "
+                "what reaches encoder.backward (the reparameterization's backward, the KL's gradients, dstats)")
+        if all(np.allclose(mine[n], no_kl[n], rtol=1e-6, atol=1e-12) for n in mine):
+            hint = ("your gradients are those of the loss without the KL: the KL's gradients never reach mu "
+                    "and logvar (both paths into them, through z and through the KL, must be added)")
+        for r in failed:
+            r.hint = hint
+
+
 def check_9(answer, load, train_images=TRAIN_IMAGES, test_images=TEST_IMAGES):
     parts = your_parts(load)
     f64 = np.dtype(np.float64)
@@ -114,6 +148,7 @@ def check_9(answer, load, train_images=TRAIN_IMAGES, test_images=TEST_IMAGES):
     x = uniform(23, 5, 8)
     rows = check_model(yours, x, "your VAE, 8-6-2")
     eps = backend.rng(4).standard_normal((5, 2))
+    _locate(rows, yours, tiny, x, eps)
     got = yours.objective(x, eps=eps, backward=False)
     want = tiny.objective(x, eps=eps, backward=False)
     facts = [Fact(f"the {key} of your VAE against scratchvae's VAE with the same weights and eps",
