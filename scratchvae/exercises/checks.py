@@ -76,7 +76,7 @@ class Fact:
 
 def check_1(mod):
     W, b = randn(0, 5, 3), randn(1, 3)                                # D = 5, M = 3
-    rows = check_layer(mod.Dense(W, b), randn(2, 4, 5), "your Dense (N=4, D=5, M=3)")
+    rows = check_layer(mod.Dense(W, b), randn(2, 4, 5), "your Dense")
     x = np.array([[1.0, 2.0], [3.0, 4.0]])
     y = mod.Dense(np.array([[1.0, 0.0, -1.0], [0.5, 1.0, 2.0]]), np.array([0.0, 1.0, -1.0])).forward(x)
     return rows + [Fact("y = x @ W + b at x = [[1, 2], [3, 4]], W = [[1, 0, -1], [.5, 1, 2]], b = [0, 1, -1]",

@@ -144,6 +144,12 @@ def run(exercise, folder, **sizes):
 
 def report(result):
     """The full text for one exercise: the gradient table, the known values, the verdict."""
+    text = _report(result).split("\n")
+    verdict = text[-1]                                  # the verdict line is long prose: wrap it
+    return "\n".join(text[:-1] + [textwrap.fill(verdict, 100, subsequent_indent="  ")])
+
+
+def _report(result):
     ex = result.exercise
     lines = [f"Exercise {ex.number} ({ex.name}): {ex.you_write}   [{shown(result.path)}]"]
     if result.rows:

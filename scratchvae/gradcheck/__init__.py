@@ -241,8 +241,11 @@ def format_report(rows):
            f"{'analytic':>10} {'numeric':>10} {'rel. error':>10}  result"
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{_fit(r.component, 24):<24} {_fit(r.tensor, 12):<12} {_fit(str(r.shape), 10):<10} "
-                     f"{_fit(str(r.index), 9):<9} {r.analytic:>10.4g} {r.numeric:>10.4g} {r.error:>10.2e}  "
+        start = f"{_fit(r.component, 24):<24} {_fit(r.tensor, 12):<12} {_fit(str(r.shape), 10):<10} "
+        if r.error == float("inf") and not r.index:          # a gradient of the wrong shape: no entries to compare
+            lines.append(start + f"{'-':<9} {'(gradient of another shape)':>32}  FAIL")
+            continue
+        lines.append(start + f"{_fit(str(r.index), 9):<9} {r.analytic:>10.4g} {r.numeric:>10.4g} {r.error:>10.2e}  "
                      f"{'ok' if r.passed else 'FAIL'}")
     failed = [r for r in rows if not r.passed]
     if failed:
