@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..gradcheck import CacheNotStoredError, CheckRow, format_report
-from .track import find
+from .track import TRACK, find
 
 HERE = Path(__file__).resolve().parent
 STUBS, SOLUTIONS = HERE / "stubs", HERE / "solutions"
@@ -97,7 +97,7 @@ def run(exercise, folder, **sizes):
         return loaded[number]
 
     result = Result(exercise, path, FAILING)
-    mine = [folder / ex.file for ex in (find(n) for n in range(1, 13))]
+    mine = [folder / ex.file for ex in TRACK]          # your files: where a traceback is yours
     try:
         with np.errstate(all="ignore"):   # overflow shows in the values the check reports, not as warnings
             module = load_file(path)
