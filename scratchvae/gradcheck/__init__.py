@@ -261,9 +261,9 @@ def summary(rows, seconds=None, where=None):
     failed = sum(not r.passed for r in rows)
     took = f" in {seconds:.2f} s" if seconds is not None else ""
     on = f" on {where}" if where else ""
-    return (f"{len(rows)} tensors checked{on}{took}; {failed} failed at threshold {worst.threshold:.0e} "
-            f"(a relative error above it fails)\n"
-            f"worst relative error {worst.error:.2e} ({worst.component}: {worst.tensor})")
+    return (f"worst relative error {worst.error:.2e} ({worst.component}: {worst.tensor})\n"
+            f"{len(rows)} tensors checked{on}{took}; {failed} failed at threshold {worst.threshold:.0e} "
+            f"(an error above it fails)")
 
 
 def assert_passed(rows):
