@@ -154,6 +154,15 @@ def test_a_file_that_raises_fails_naming_the_function_and_line(tmp_path):
     assert status == runner.FAILING and "raised ValueError in" in text and "mse (line 2): oops" in text
 
 
+def test_a_cache_read_before_it_was_stored_gets_a_hint(tmp_path):
+    folder = answers(tmp_path)
+    plant(folder, 2, ("        y = np.maximum(x, 0)\n        self._cache = y\n", "        y = np.maximum(x, 0)\n"),
+          ("        y = self._take_cache()\n        return np.where(y > 0, dy, 0.0)",
+           "        return np.where(self._cache > 0, dy, 0.0)"))
+    status, text = check(folder, 2)
+    assert status == runner.FAILING and "ReLU.backward (line" in text and "a cache forward never stored" in text
+
+
 def test_a_half_written_stub_is_not_started_and_names_the_missing_method(tmp_path):
     folder = tmp_path / "ws"
     folder.mkdir()

@@ -128,6 +128,8 @@ def run(exercise, folder, **sizes):
         if place:
             result.message = (f"{shown(path)}: your code raised {type(err).__name__} in {shown(place[0])}, "
                               f"{place[1]}: {err}")
+            if "NoneType" in str(err):
+                result.message += " (a value that is None: a cache forward never stored, or a missing return?)"
         else:                             # raised by the checker about what your code returned
             result.message = f"{shown(path)}: {type(err).__name__}: {err}"
         return result
