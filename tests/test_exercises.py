@@ -177,10 +177,20 @@ def test_a_half_written_stub_is_not_started_and_names_the_missing_method(tmp_pat
 
 # --- the command ----------------------------------------------------------------------------------
 
-def test_check_all_solutions_passes_including_training_within_one_nat(capsys):
+def test_check_all_solutions_passes_including_training_within_one_nat(capsys, monkeypatch):
+    import scratchvae.exercises.__main__ as command
+    results = []
+
+    def recording_run(*args, **kwargs):
+        results.append(runner.run(*args, **kwargs))
+        return results[-1]
+    monkeypatch.setattr(command, "run", recording_run)
     assert main(["check", "all", "--solutions", "--train-images", "1000"]) == 0, capsys.readouterr().out
     out = capsys.readouterr().out
     assert out.count("passing") == len(TRACK) and "failing" not in out
+    trained = [r for r in results if r.exercise.number == 9][0].facts[-1]   # 1 epoch, 1,000 images
+    assert "within 1 nat" in trained.what and abs(trained.got - trained.expected) <= 1.0
+    assert trained.got < trained.before - 1.0, (trained.before, trained.got)     # the learner's VAE learned
 
 
 def test_a_fresh_workspace_is_not_started_everywhere(tmp_path, capsys, monkeypatch):

@@ -11,6 +11,7 @@ independent reference:
      shuffling and the same eps, both drawn from the seed), for your VAE with your Adam and for
      scratchvae's VAE with scratchvae's Adam: your test loss must be within 1 nat of the library's.
 """
+from dataclasses import dataclass
 from functools import lru_cache
 from types import SimpleNamespace
 
@@ -26,12 +27,18 @@ from ..nn.dense import Dense as LibraryDense
 from ..nn.layer import Sequential
 from ..nn.optim import Adam
 from ..nn.reparam import sample_eps
-from ..train import fit
+from ..train import evaluate, fit
 from .checks import Fact, uniform
 
 TRAIN_IMAGES, TEST_IMAGES = 10_000, 1_000       # check 9's training run: 1 epoch, batch 100
 TRAINING = dict(hidden=(400,), latent=20, lr=1e-3, batch_size=100, epochs=1, seed=0)
 USES = (1, 2, 4, 6, 7, 8)                        # the exercises whose answers exercise 9 assembles
+
+
+@dataclass
+class TrainingFact(Fact):
+    """The training run's verdict, which also keeps the test loss before training (to show progress)."""
+    before: float = float("nan")
 
 
 def your_parts(load):
@@ -94,16 +101,17 @@ def mnist_subset(train_images, test_images):
 
 
 def train_both(parts, answer, train_images=TRAIN_IMAGES, test_images=TEST_IMAGES):
-    """Test loss (negative ELBO, nats per image) after one epoch: (yours, the library's)."""
+    """Test loss (negative ELBO, nats per image): (yours after one epoch, the library's, both before training)."""
     c = TRAINING
     x_train, x_test = mnist_subset(train_images, test_images)
     library = VAE(VAEConfig(hidden=c["hidden"], latent=c["latent"], seed=c["seed"]), dtype=np.float32)
     library.init_output_bias(x_train)
     yours = YourVAE(library, parts, answer)                  # the same starting weights, copied
+    before = evaluate(library, x_test, seed=c["seed"])["neg_elbo"]
     run = dict(epochs=c["epochs"], batch_size=c["batch_size"], seed=c["seed"], progress=False, log=None)
     mine = fit(yours, YourAdam(parts.adam_step, yours.parameters, c["lr"]), x_train, x_test, **run)
     ref = fit(library, Adam(list(library.parameters()), lr=c["lr"]), x_train, x_test, **run)
-    return mine[-1]["test_loss"], ref[-1]["test_loss"]
+    return mine[-1]["test_loss"], ref[-1]["test_loss"], before
 
 
 def _gradients(model, x, eps, **config):
@@ -158,9 +166,10 @@ def check_9(answer, load, train_images=TRAIN_IMAGES, test_images=TEST_IMAGES):
              for key in ("loss", "rec", "kl")]
     if not all(r.passed for r in rows) or not all(f.passed for f in facts):
         return rows + facts                        # no training run for a VAE that is not yet right
-    mine, ref = train_both(parts, answer, train_images, test_images)
-    return rows + facts + [Fact(
+    mine, ref, before = train_both(parts, answer, train_images, test_images)
+    return rows + facts + [TrainingFact(
         f"test loss after 1 epoch on {train_images:,} MNIST images, within 1 nat of scratchvae's own VAE "
         f"(your Adam against scratchvae's Adam)", ref, mine,
         "the small checks pass but training does not match: check your adam_step (exercise 8) in float32",
-        rtol=1.0 / abs(ref), show="yours {got:.2f}, scratchvae's {expected:.2f} nats per test image")]
+        rtol=1.0 / abs(ref), show=f"from {before:.2f} before training to yours {{got:.2f}}, scratchvae's "
+                                  "{expected:.2f} nats per test image", before=before)]
