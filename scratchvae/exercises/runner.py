@@ -174,7 +174,12 @@ def _report(result):
     if bad_rows:
         lines.append(f"FAILING: the gradient of {', '.join(bad_rows)} disagrees with finite differences of your "
                      "forward (the hint under the table says how).")
-    if bad_facts and not bad_rows and result.rows:
+    overflow = [f for f in bad_facts if "not finite" in f.explain()]
+    if overflow and not bad_rows:
+        lines.append("FAILING: your code gives inf or NaN at a known point (see above): the formula may be "
+                     "right and its arithmetic not; the gradient check used moderate inputs, the known values "
+                     "test the extremes.")
+    elif bad_facts and not bad_rows and result.rows:
         lines.append("FAILING: your backward matches your forward, but the forward is not the right function: "
                      "a gradient check cannot see that; the known values can.")
     elif bad_facts:
