@@ -7,9 +7,11 @@ The folder listing is the table of contents; each module teaches one idea.
       activations  ReLU, LeakyReLU, Sigmoid, Tanh, ...      dropout      inverted dropout
       losses       MSE, Gaussian NLL, BCE from logits, L1   kl           closed-form Gaussian KL
       reparam      z = mu + exp(0.5 logvar) * eps           optim        SGD, Adam
+      softmax      softmax cross-entropy from logits
     models/      the models built from them
       model        what the models share                    autoencoder  plain/denoising/dropout/sparse/linear
       vae          the VAE and its negative ELBO            iwae         importance-weighted log p(x)
+      cvae         the conditional VAE, P(x|y)              probe        softmax regression on frozen features
 
     exercises/   the learner's track: stubs, reference answers, `python -m scratchvae.exercises`
     gradcheck/   finite differences, the checker, and the mistake read from the error's pattern (diagnose)
@@ -18,7 +20,8 @@ The folder listing is the table of contents; each module teaches one idea.
     cli          the commands' shared error boundary      selfcheck    every gradient, one command
     data         the IDX reader and MNIST                 train        the training loop
     checkpoint   atomic .npz save and load                plots        pictures
-    bench        speed against the matrix-product floor
+    bench        speed against the matrix-product floor   diagnostics  KL per latent dimension, active units
+    auroc        the AUROC by ranks, ties counted half
 """
 from .models.autoencoder import AEConfig, Autoencoder
 from .models.vae import VAE, VAEConfig

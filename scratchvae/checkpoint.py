@@ -21,12 +21,13 @@ import numpy as np
 
 from . import backend
 from .models.autoencoder import AEConfig, Autoencoder
+from .models.cvae import CVAE, CVAEConfig
 from .models.vae import VAE, VAEConfig
 from .nn.optim import SGD, Adam
 
 FORMAT = "scratchvae-checkpoint"
 VERSION = 1
-MODELS = {"vae": (VAE, VAEConfig), "autoencoder": (Autoencoder, AEConfig)}
+MODELS = {"vae": (VAE, VAEConfig), "autoencoder": (Autoencoder, AEConfig), "cvae": (CVAE, CVAEConfig)}
 OPTIMIZERS = {"Adam": Adam, "SGD": SGD}
 
 

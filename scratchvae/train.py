@@ -91,13 +91,15 @@ def _check_resume(state, **now):
 
 
 def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, seed=0, binarize="none",
-        checkpoint_path=None, progress=True, log=print, state=None):
+        checkpoint_path=None, progress=True, log=print, state=None, on_epoch=None):
     """Train `model` with `optimizer` and return the history (a list with one dict per epoch).
 
     x_train, x_test: (N, D) float arrays in [0, 1]; labels are not needed and not accepted.
     binarize: "none" (grey levels), "static" (one fixed draw) or "dynamic" (a new draw per batch).
     checkpoint_path: written after every epoch. state: the train_state of a checkpoint, to resume
     (seed, batch_size, binarize and the number of training images must then match the checkpoint's).
+    on_epoch: optional callable(model) -> dict of extra metrics, merged into each epoch's record after
+    the test evaluation and before the checkpoint (the VAE demo passes the collapse diagnostics).
     """
     from . import checkpoint as ckpt  # imported here: checkpoint imports the models
 
@@ -157,6 +159,8 @@ def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, se
             test = evaluate(model, x_test, seed=seed)
             record.update({f"test_{k}": v for k, v in test.items()})
             record["test_loss"] = test.get("neg_elbo", test["loss"])
+        if on_epoch is not None:
+            record.update(on_epoch(model))
         history.append(record)
         if log:
             log(_summary(record))
