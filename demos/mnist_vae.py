@@ -21,9 +21,9 @@ import numpy as np
 
 from scratchvae import backend, checkpoint, plots
 from scratchvae.data import DataError, load_mnist
+from scratchvae.fast import Adam  # the fused Adam (textbook: scratchvae/nn/optim.py)
 from scratchvae.models.iwae import log_likelihood
 from scratchvae.models.vae import VAE, VAEConfig
-from scratchvae.nn.optim import Adam
 from scratchvae.train import TrainingDiverged, binarized_test_set, fit
 
 

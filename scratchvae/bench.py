@@ -28,8 +28,8 @@ from pathlib import Path
 
 from . import backend
 from .data import load_mnist
+from .fast import Adam
 from .models.vae import VAE, VAEConfig
-from .nn.optim import Adam
 from .train import fit
 
 TORCH_SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "torch_vae.py"
