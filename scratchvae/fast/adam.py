@@ -14,7 +14,7 @@ version computes exactly the same numbers three ways faster:
        p_i = p_i - lr (m_i / (1 - b1^t)) / (sqrt(v_i / (1 - b2^t)) + eps)
    the reference's operations in the reference's order, so float64 results are identical and
    float32 ones agree to rounding (tests/test_fast.py checks both over 60 steps of a real VAE).
-   Numba runs the loop on all cores; CuPy runs it as one ElementwiseKernel (compiled with
+   Numba compiles the loop (engine.py says how); CuPy runs it as one ElementwiseKernel (compiled with
    --fmad=false, so no multiply-add is fused and rounding matches); elsewhere the reference form runs
    as in-place ufuncs on the flat buffer, split across `threads` threads (NumPy releases the GIL).
 3. Subnormal flushing. Where a gradient stays exactly 0 (a dead ReLU unit, a pixel that is almost
@@ -48,9 +48,9 @@ CUPY_OPERATION = """
 
 
 def _numba_kernel(numba):
-    @numba.njit(parallel=True, cache=True)
+    @numba.njit(cache=True, error_model="numpy")
     def adam_step(p, g, m, v, b1, c1, b2, c2, bc1, bc2, lr, eps):
-        for i in numba.prange(p.size):
+        for i in range(p.size):
             mi = b1 * m[i] + c1 * g[i]
             vi = b2 * v[i] + c2 * (g[i] * g[i])
             m[i] = mi

@@ -24,9 +24,9 @@ CUPY_BIAS_RELU = "y = max(y + b, (T)0);"
 
 
 def _numba_forward(numba):
-    @numba.njit(parallel=True, cache=True)
+    @numba.njit(cache=True, error_model="numpy")
     def bias_relu(y, b):
-        for n in numba.prange(y.shape[0]):
+        for n in range(y.shape[0]):
             for m in range(y.shape[1]):
                 s = y[n, m] + b[m]
                 y[n, m] = 0 if s <= 0 else s                      # max(s, 0), NaN stays NaN
@@ -34,7 +34,7 @@ def _numba_forward(numba):
 
 
 def _numba_backward(numba):
-    @numba.njit(cache=True)
+    @numba.njit(cache=True, error_model="numpy")
     def relu_bias_backward(dy, y, db):
         db[:] = 0
         for n in range(dy.shape[0]):
