@@ -194,7 +194,7 @@ def main(argv=None):
     print(f"median ms per call over {args.rounds} interleaved rounds, float32; "
           f"numexpr {getattr(ne, '__version__', 'not installed')}, numba {getattr(nb, '__version__', 'not installed')}")
     print(f"{'kernel':20s}" + "".join(f"{c:>10s}" for c in columns) + "   fastest")
-    for chain, thunks in chains.items():
+    for chain in chains:
         row = [ms.get((chain, c)) for c in columns]
         best = min((t, c) for t, c in zip(row, columns) if t is not None)[1]
         print(f"{chain:20s}" + "".join("        --" if t is None else f"{t:10.3f}" for t in row) + f"   {best}")
