@@ -85,7 +85,8 @@ def machine():
         cpu = names[0] if names else cpu
     except OSError:
         cpu = platform.processor() or cpu
-    threads = {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ}
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    threads = {k: os.environ[k] for k in names if k in os.environ}
     info = {"cpu": cpu, "cpu_cores": os.cpu_count(), "blas": _blas(), "blas_env": threads, "numpy": np.__version__,
             "fast_engine": engine.engine(backend.xp())}
     if backend.name() == "cupy":
