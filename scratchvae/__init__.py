@@ -10,6 +10,11 @@ The folder listing is the table of contents; each module teaches one idea.
     models/      the models built from them
       model        what the models share                    autoencoder  plain/denoising/dropout/sparse/linear
       vae          the VAE and its negative ELBO            iwae         importance-weighted log p(x)
+    fast/        the same formulas made fast, each tested equal to its textbook reference (training uses it)
+      adam         fused Adam over one flat buffer          bce          BCE value + gradient in one pass
+      latent       reparameterization + KL, fused           dense_act    bias + ReLU, fused both ways
+      vae          the VAE objective through them           engine       Numba / CuPy kernel / plain arrays
+      microbench   NumPy vs numexpr vs Numba per kernel
 
     backend      NumPy or CuPy, chosen in one place       checks       clear errors for bad input
     gradcheck    finite differences, the checker          selfcheck    every gradient, one command

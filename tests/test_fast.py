@@ -55,8 +55,10 @@ def test_fused_adam_equals_the_textbook_over_60_steps_of_a_vae(xp, engine_choice
         fused.step()
         text.step()
     got, want = host(fused_model.flat_params), host(text_model.flat_params)
-    if dtype == np.float64:
+    if dtype == np.float64 and backend.name() != "cupy":
         np.testing.assert_array_equal(got, want)                   # the same operations in the same order
+    elif dtype == np.float64:                                      # GPU libraries may round exp/sqrt differently
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-16)
     else:
         np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-7)
     assert np.abs(want - host(VAE(CONFIG, dtype=dtype).flat_params)).max() > 0.05   # training did move them

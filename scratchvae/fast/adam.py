@@ -150,7 +150,7 @@ class Adam(optim.Adam):
             engine.numba_jit("adam", _numba_kernel)(p, g, m, v, *s)
         elif self.engine == "cupy":
             kernel = engine.cupy_kernel(self.xp, "scratchvae_adam", "T g, T b1, T c1, T b2, T c2, T bc1, T bc2, "
-                                        "T lr, T eps", "T p, T m, T v", CUPY_OPERATION, options=("--fmad=false",))
+                                        "T lr, T eps", "T p, T m, T v", CUPY_OPERATION)
             kernel(g, *s, p, m, v)
         elif self.threads == 1:
             _reference_kernel(self.xp, p, g, m, v, *s, self._tmp, self._num)

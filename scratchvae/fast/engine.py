@@ -9,9 +9,9 @@ Every kernel in scratchvae/fast/ exists in up to three forms, all computing the 
     numba       a loop compiled by Numba (one pass over memory instead of one per operation), when
                 Numba is installed and the arrays are NumPy. Compiled with error_model="numpy" (no
                 Python-style check for division by zero inside the loop, which stopped LLVM from
-                vectorising it: 2.7 ms -> 0.34 ms for Adam) and serial: parallel=True was 1.6x faster
-                still on an idle machine but 40x slower on a busy one, where one descheduled worker
-                thread stalls the whole loop; and the cores are BLAS's to use
+                vectorising it: 2.7 ms -> 0.34 ms for Adam) and serial: with parallel=True Adam took
+                13.9 ms against 0.33 ms serial on a busy machine (one descheduled worker thread stalls
+                the whole loop), 0.23 ms at a quieter moment; and the cores are BLAS's to use
 
 `kernel(xp, name, reference, cupy_source=None, numba_function=None)` makes that choice; math code
 never asks "am I on a GPU?". Why Numba and not numexpr on the CPU: `python -m scratchvae.fast.microbench`
@@ -56,11 +56,16 @@ def is_cupy(xp):
     return getattr(xp, "__name__", "") == "cupy"
 
 
-def cupy_kernel(xp, name, in_params, out_params, operation, **options):
-    """xp.ElementwiseKernel(in_params, out_params, operation, name, **options), made once per module."""
+def cupy_kernel(xp, name, in_params, out_params, operation):
+    """xp.ElementwiseKernel(in_params, out_params, operation, name), made once per module.
+
+    Compiled with --fmad=false: otherwise the compiler fuses a * b + c into one multiply-add with a
+    single rounding, and the kernel would no longer round exactly as the textbook's separate
+    operations do (it would be slightly more accurate, and no longer provably the same)."""
     key = (name, id(xp))
     if key not in _CUPY_KERNELS:
-        _CUPY_KERNELS[key] = xp.ElementwiseKernel(in_params, out_params, operation, name, **options)
+        _CUPY_KERNELS[key] = xp.ElementwiseKernel(in_params, out_params, operation, name,
+                                                  options=("--fmad=false",))
     return _CUPY_KERNELS[key]
 
 
