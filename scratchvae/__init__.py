@@ -16,8 +16,11 @@ The folder listing is the table of contents; each module teaches one idea.
       vae          the VAE objective through them           engine       Numba / CuPy kernel / plain arrays
       microbench   NumPy vs numexpr vs Numba per kernel
 
+    exercises/   the learner's track: stubs, reference answers, `python -m scratchvae.exercises`
+    gradcheck/   finite differences, the checker, and the mistake read from the error's pattern (diagnose)
+
     backend      NumPy or CuPy, chosen in one place       checks       clear errors for bad input
-    gradcheck    finite differences, the checker          selfcheck    every gradient, one command
+    cli          the commands' shared error boundary      selfcheck    every gradient, one command
     data         the IDX reader and MNIST                 train        the training loop
     checkpoint   atomic .npz save and load                plots        pictures
     bench        speed against the matrix-product floor

@@ -1,5 +1,7 @@
 """Every gradient in scratchvae, checked against finite differences: `python -m scratchvae.gradcheck`.
 
+This module imports the checker (scratchvae/gradcheck/); the checker does not import it.
+
 Each entry builds a tiny float64 instance of one component (a layer, a loss, the KL, the
 reparameterization, a whole model's objective) and runs the library checker on it. The tests
 run the same list, so the command and the test suite can never disagree.
@@ -10,7 +12,8 @@ import time
 import numpy as np
 
 from . import backend
-from .gradcheck import check_function, check_layer, check_loss, check_model, format_report
+from .cli import UsageError
+from .gradcheck import check_function, check_layer, check_loss, check_model, format_report, summary
 from .models.autoencoder import AEConfig, Autoencoder
 from .models.vae import VAE, VAEConfig
 from .nn.activations import ACTIVATIONS, Tanh
@@ -109,13 +112,10 @@ def main(argv=None):
         try:
             backend.use(args.backend)
         except backend.BackendError as err:
-            parser.error(str(err))
+            raise UsageError(f"--backend {args.backend}: {err}") from None
     t0 = time.perf_counter()
     rows = [row for _, thunk in all_checks() for row in thunk()]
     seconds = time.perf_counter() - t0
     print(format_report(rows))
-    worst = max(rows, key=lambda r: r.error)
-    failed = [r for r in rows if not r.passed]
-    print(f"\n{len(rows)} tensors checked on {backend.name()} in {seconds:.2f} s; worst relative error "
-          f"{worst.error:.2e} ({worst.component}: {worst.tensor}); {len(failed)} failed")
-    return 1 if failed else 0
+    print("\n" + summary(rows, seconds, backend.name()))
+    return 1 if any(not r.passed for r in rows) else 0
