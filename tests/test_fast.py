@@ -172,3 +172,18 @@ def test_fast_vae_objective_equals_the_textbook_objective(xp, engine_choice, con
         assert float(got[key]) == pytest.approx(float(want[key]), rel=1e-13), key
     for (name, _, g), (_, _, g2) in zip(fused.parameters(), text.parameters()):
         np.testing.assert_allclose(host(g), host(g2), rtol=1e-12, atol=1e-15, err_msg=name)
+
+
+def test_fused_adam_on_separate_arrays_takes_the_textbook_loop():
+    rng = np.random.default_rng(3)
+    arrays = [(f"p{i}", rng.standard_normal(s), np.zeros(s)) for i, s in enumerate([(3, 2), (4,)])]
+    twins = [(n, p.copy(), g.copy()) for n, p, g in arrays]
+    fused, text = fast.Adam(arrays, lr=0.1), optim.Adam(twins, lr=0.1)
+    assert not fused.flat and fused.engine == "per-tensor reference"
+    for _ in range(3):
+        for (_, _, g), (_, _, g2) in zip(arrays, twins):
+            g[...] = g2[...] = rng.standard_normal(g.shape)
+        fused.step()
+        text.step()
+    for (_, p, _), (_, p2, _) in zip(arrays, twins):
+        np.testing.assert_array_equal(p, p2)
