@@ -23,10 +23,10 @@ import numpy as np
 from scratchvae import backend, checkpoint, diagnostics, plots
 from scratchvae.cli import UsageError
 from scratchvae.data import DataError, load_mnist
+from scratchvae.fast import Adam  # the fused Adam (textbook: scratchvae/nn/optim.py)
 from scratchvae.models import cvae
 from scratchvae.models.iwae import log_likelihood
 from scratchvae.models.vae import VAE, VAEConfig
-from scratchvae.nn.optim import Adam
 from scratchvae.train import TrainingDiverged, binarized_test_set, fit
 
 

@@ -12,6 +12,11 @@ The folder listing is the table of contents; each module teaches one idea.
       model        what the models share                    autoencoder  plain/denoising/dropout/sparse/linear
       vae          the VAE and its negative ELBO            iwae         importance-weighted log p(x)
       cvae         the conditional VAE, P(x|y)              probe        softmax regression on frozen features
+    fast/        the same formulas made fast, each tested equal to its textbook reference (training uses it)
+      adam         fused Adam over one flat buffer          bce          BCE value + gradient in one pass
+      latent       reparameterization + KL, fused           dense_act    bias + ReLU, fused both ways
+      vae          the VAE objective through them           engine       Numba / CuPy kernel / plain arrays
+      microbench   NumPy vs numexpr vs Numba per kernel
 
     exercises/   the learner's track: stubs, reference answers, `python -m scratchvae.exercises`
     gradcheck/   finite differences, the checker, and the mistake read from the error's pattern (diagnose)

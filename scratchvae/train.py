@@ -5,6 +5,9 @@
         2. for each minibatch x (B, D):  parts = model.objective(x, rng, step=t)   (forward + backward)
                                          stop if parts["loss"] is NaN or inf
                                          optimizer.step()                             (update in place)
+           On a GPU the loss stays on the device: reading it is a synchronisation (the CPU waits for every
+           queued kernel), so the loop reads the last CHECK_EVERY losses in one go and, if one is NaN or
+           inf, names the first such step; the steps after it have run, but nothing is checkpointed.
         3. evaluate on the test set (noise off, eps from a fixed generator), record the history
         4. write the checkpoint (atomically)
 
@@ -27,6 +30,25 @@ TEST_STREAM = 2**31 - 2          # seed stream of the test set's fixed binarizat
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or inf; the message names the epoch, the step and likely causes."""
+
+
+CHECK_EVERY = 50        # on a GPU, steps between reads of the loss (each read waits for the device)
+
+
+class _NonFiniteLoss(NonFiniteError):
+    def __init__(self, message, step):
+        super().__init__(message)
+        self.step = step
+
+
+def _check_losses(losses, first):
+    """Raise if any of these per-step losses (0-d arrays, maybe on the device) is NaN or inf,
+    naming the first such step (index in the epoch: first + position)."""
+    xp = backend.array_module(*losses)
+    values = backend.to_host(xp.stack([xp.asarray(v, dtype=xp.float64) for v in losses]))   # one transfer
+    bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
+    if bad:
+        raise _NonFiniteLoss(f"the loss is {values[bad[0]]}", first + bad[0])
 
 
 def _progress(total, desc, enabled):
@@ -114,15 +136,17 @@ def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, se
         x_test = binarized_test_set(x_test, seed)
     n = x_train.shape[0]
     steps_per_epoch = math.ceil(n / batch_size)
+    xp = backend.array_module(x_train)
+    check_every = CHECK_EVERY if backend.on_device() else 1
     model.train()
     for epoch in range(start + 1, start + epochs + 1):
         rng = backend.rng([seed, epoch])                                  # 1. this epoch's randomness
         if hasattr(rng, "permutation"):
             order = rng.permutation(n)                                    # a random order of the n rows
         else:                                        # CuPy's Generator has no permutation(): sort random keys
-            order = backend.array_module(x_train).argsort(rng.random(n))
+            order = xp.argsort(rng.random(n))
         bar = _progress(steps_per_epoch, f"epoch {epoch}", progress)
-        sums, seen = {}, 0
+        sums, seen, pending = {}, 0, []
         t0 = time.perf_counter()
         for b in range(steps_per_epoch):                                  # 2. minibatches
             xb = x_train[order[b * batch_size:(b + 1) * batch_size]]     # (B, D) copy of the rows
@@ -131,25 +155,29 @@ def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, se
             step += 1
             try:
                 parts = model.objective(xb, rng, backward=True, step=step)
-                loss = backend.to_float(parts["loss"])
-                if not math.isfinite(loss):
-                    raise NonFiniteError(f"the loss is {loss}")
+                pending.append(parts["loss"])                             # still on the device
+                if len(pending) == check_every or b == steps_per_epoch - 1:
+                    _check_losses(pending, b + 1 - len(pending))          # one host read per check
+                    pending = []
             except NonFiniteError as err:
                 if bar is not None:
                     bar.close()
+                where = b + 1 if getattr(err, "step", None) is None else err.step + 1
                 kept = f"; the last checkpoint {checkpoint_path} (after epoch {epoch - 1}) is intact" \
                     if checkpoint_path else ""
                 raise TrainingDiverged(
-                    f"training diverged at epoch {epoch}, step {b + 1} of {steps_per_epoch} (global step "
-                    f"{step}): {err}. Likely causes: a learning rate too high (try 10x lower), inputs "
-                    f"outside [0, 1] or not normalised, or NaN in the data{kept}") from None
+                    f"training diverged at epoch {epoch}, step {where} of {steps_per_epoch} (global step "
+                    f"{step - b - 1 + where}): {err}. Likely causes: a learning rate too high (try 10x lower), "
+                    f"inputs outside [0, 1] or not normalised, or NaN in the data{kept}") from None
             optimizer.step()
-            for key, value in parts.items():
-                sums[key] = sums.get(key, 0.0) + backend.to_float(value) * xb.shape[0]
+            for key, value in parts.items():                              # sums stay on the device too
+                sums[key] = sums.get(key, 0.0) + xp.asarray(value, dtype=xp.float64) * xb.shape[0]
             seen += xb.shape[0]
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{sums['loss'] / seen:.3f}")          # mean over the epoch so far
+                if not pending:                                           # just checked: the host has it
+                    bar.set_postfix(loss=f"{backend.to_float(sums['loss']) / seen:.3f}")   # epoch mean so far
+        sums = {key: backend.to_float(value) for key, value in sums.items()}
         seconds = time.perf_counter() - t0
         if bar is not None:
             bar.close()

@@ -185,7 +185,7 @@ def check_8(mod):
     p0 = rng.standard_normal((3, 4))
     p, m, v = p0.copy(), np.zeros_like(p0), np.zeros_like(p0)
     ref_p, ref_g = p0.copy(), np.zeros_like(p0)
-    ref = Adam([("w", ref_p, ref_g)], lr=0.01, threads=1)
+    ref = Adam([("w", ref_p, ref_g)], lr=0.01)
     g1 = rng.choice([-1.0, 1.0], (3, 4)) * (1 + rng.random((3, 4))) * 1e-3    # small: |g| in [1e-3, 2e-3]
     p1 = None
     for t in range(1, 6):

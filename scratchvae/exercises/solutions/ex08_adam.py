@@ -4,7 +4,7 @@
     m_hat = m / (1 - b1^t);  v_hat = v / (1 - b2^t)          bias correction: m, v started at 0
     p = p - lr m_hat / (sqrt(v_hat) + eps)
 
-(scratchvae/nn/optim.py computes the same update in the paper's cheaper rearranged form, in place.)
+(scratchvae/nn/optim.py computes the same lines for every tensor; scratchvae/fast/adam.py fuses them into one pass.)
 """
 import numpy as np
 
