@@ -27,8 +27,8 @@ import numpy as np
 
 from scratchvae import backend, cli, plots
 from scratchvae.data import load_mnist
+from scratchvae.fast import Adam  # the fused Adam (textbook: scratchvae/nn/optim.py)
 from scratchvae.models.autoencoder import AEConfig, Autoencoder
-from scratchvae.nn.optim import Adam
 from scratchvae.train import SUMMARY_LEGEND, fit
 
 

@@ -3,6 +3,7 @@
     python demos/mnist_vae.py                      # 10 epochs of the default VAE, about a minute on 2 cores
     python demos/mnist_vae.py --latent-dim 2       # adds the decoded latent manifold picture
     python demos/mnist_vae.py --resume --epochs 5  # five more epochs from runs/mnist_vae/checkpoint.npz
+    python demos/mnist_vae.py --conditional --out runs/mnist_cvae   # the conditional VAE: ask for a digit
 
 The default model is Kingma & Welling's (2014) MNIST VAE as in the PyTorch example:
 784-400-20-400-784, ReLU, Bernoulli decoder on grey-level pixels, Adam lr 1e-3, batch 128.
@@ -19,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
-from scratchvae import backend, checkpoint, cli, plots
+from scratchvae import backend, checkpoint, cli, diagnostics, plots
 from scratchvae.data import load_mnist
+from scratchvae.fast import Adam  # the fused Adam (textbook: scratchvae/nn/optim.py)
+from scratchvae.models import cvae
 from scratchvae.models.iwae import log_likelihood
 from scratchvae.models.vae import VAE, VAEConfig
-from scratchvae.nn.optim import Adam
 from scratchvae.train import binarized_test_set, fit
 
 OUTPUTS = ("checkpoint.npz", "metrics.json", "config.json")      # a folder holding these is a previous run
@@ -36,7 +38,8 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=128, help="images per optimizer step")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
     p.add_argument("--hidden", default="400", help="hidden layer sizes, comma separated, e.g. 512,256")
-    p.add_argument("--latent-dim", type=int, default=20, help="J, dimensions of z (2 draws the manifold)")
+    p.add_argument("--latent-dim", type=int, default=None,
+                   help="J, dimensions of z (2 draws the manifold); default 20, or 2 with --conditional")
     p.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (1 = the true ELBO)")
     p.add_argument("--warmup", type=int, default=0, help="KL warm-up: steps over which beta ramps up from 0")
     p.add_argument("--likelihood", choices=["bernoulli", "gaussian"], default="bernoulli",
@@ -58,7 +61,11 @@ def parse_args(argv=None):
     p.add_argument("--n-train", type=int, default=None, help="use only the first N training images")
     p.add_argument("--n-test", type=int, default=None, help="use only the first N test images")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (one line per epoch only)")
+    p.add_argument("--conditional", action="store_true",
+                   help="train the conditional VAE q(z|x,y), p(x|z,y) (models/cvae.py); draws conditional_samples.png")
     args = p.parse_args(argv)
+    if args.latent_dim is None:              # a small z can hold only style, so the label must carry the digit
+        args.latent_dim = 2 if args.conditional else 20
     for name in ("epochs", "batch_size", "latent_dim"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
@@ -110,9 +117,11 @@ def run(args):
     out = cli.output_folder(args.out, OUTPUTS, resume=args.resume, overwrite=args.overwrite)
 
     # 3. data: float32 pixels in [0, 1], labels only for colouring the latent map
-    x_train, _ = load_mnist("train", args.data_dir)
+    x_train, y_train = load_mnist("train", args.data_dir)
     x_test, y_test = load_mnist("test", args.data_dir)
     x_train, x_test, y_test = x_train[:args.n_train], x_test[:args.n_test], y_test[:args.n_test]
+    if args.conditional:                     # the CVAE's rows carry their label: [x, one_hot(y)] (N, 794)
+        x_train, x_test = cvae.pack(x_train, y_train[:args.n_train]), cvae.pack(x_test, y_test)
     print(f"data: {len(x_train)} training and {len(x_test)} test images; backend {backend.name()}")
     if args.likelihood == "gaussian":
         print(f"likelihood: Gaussian N(x; x_hat, {args.obs_std}^2 I), a density over real-valued pixels, not a "
@@ -123,9 +132,12 @@ def run(args):
     if args.resume:
         # the architecture, the optimizer and the data order come from the checkpoint, not the flags
         model, opt, state = checkpoint.load(ckpt)
-        if model.kind != "vae":
+        if model.kind not in ("vae", "cvae"):
             raise cli.UsageError(f"--resume: {ckpt} holds an {model.kind}'s checkpoint, not a VAE's; "
                                  "mnist_vae.py continues VAE runs only")
+        if (model.kind == "cvae") != args.conditional:
+            raise cli.UsageError(f"--resume: {ckpt} holds a {model.kind} model; resume it "
+                                 f"{'with' if model.kind == 'cvae' else 'without'} --conditional")
         if opt is None:
             opt = Adam(list(model.parameters()), lr=args.lr)
             print(f"{ckpt} has no optimizer state: Adam restarts from zero moments with --lr {args.lr}")
@@ -138,23 +150,27 @@ def run(args):
         print(f"resuming {ckpt} after epoch {state.get('epoch', 0)} (seed {args.seed}, batch {args.batch_size}, "
               f"binarize {args.binarize}, lr {opt.lr} from the checkpoint)")
     else:
-        model = VAE(VAEConfig(hidden=args.hidden, latent=args.latent_dim, likelihood=args.likelihood,
-                              obs_std=args.obs_std, beta=args.beta, warmup_steps=args.warmup, seed=args.seed))
+        settings = dict(hidden=args.hidden, latent=args.latent_dim, likelihood=args.likelihood,
+                        obs_std=args.obs_std, beta=args.beta, warmup_steps=args.warmup, seed=args.seed)
+        model = cvae.CVAE(cvae.CVAEConfig(**settings)) if args.conditional else VAE(VAEConfig(**settings))
         model.init_output_bias(x_train)          # start the decoder at the average training image
         opt, state = Adam(list(model.parameters()), lr=args.lr), None
-    sizes = [model.n_in, *model.config.hidden, model.config.latent, *model.config.hidden[::-1], model.n_in]
-    print(f"model: {'-'.join(map(str, sizes))} VAE, "
+    sizes = [model.n_in, *model.config.hidden, model.config.latent, *model.config.hidden[::-1], model.config.n_in]
+    print(f"model: {'-'.join(map(str, sizes))} {model.kind.upper()}, "
           f"{model.n_parameters():,} parameters")
 
     print(legend(model.config))
 
     # 5. train (the checkpoint is rewritten, atomically, after every epoch)
     history = fit(model, opt, x_train, x_test, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-                  binarize=args.binarize, checkpoint_path=ckpt, progress=not args.no_progress, state=state)
+                  binarize=args.binarize, checkpoint_path=ckpt, progress=not args.no_progress, state=state,
+                  on_epoch=lambda m: diagnostics.collapse_metrics(m, x_test))     # KL per dimension, active units
 
     # 6. importance-weighted estimate of log p(x) on the first iwae-n test images
     last = history[-1]
-    if args.iwae_k > 0:
+    if args.iwae_k > 0 and args.conditional:
+        print("log p(x|y) by importance weighting is not implemented for the conditional VAE; skipped")
+    elif args.iwae_k > 0:
         t0 = time.perf_counter()
         x_eval = x_test[:args.iwae_n]
         print(f"estimating log p(x) on {len(x_eval)} test images with K={args.iwae_k} importance samples each "
@@ -181,8 +197,34 @@ def run(args):
     return history, pictures, time.perf_counter() - started
 
 
+def draw_diagnostics(history, out):
+    """The collapse diagnostics of the last epoch: KL per latent dimension, sorted."""
+    last = history[-1]
+    return plots.save_kl_per_dim(last["test_kl_per_dim"], out / "kl_per_dim.png",
+                                 title=f"test KL per latent dimension, sorted: {last['active_units']} of "
+                                       f"{len(last['test_kl_per_dim'])} units active")
+
+
+def draw_conditional(model, x_test, y_test, history, out, seed):
+    """The CVAE's pictures: reconstructions, one shared z per row decoded as each digit 0..9, and the
+    latent means, which no longer cluster by digit (the label carries the digit; z keeps the style)."""
+    files = [plots.save_reconstructions([x_test[:16, :model.config.n_in], model.reconstruct(x_test[:16])],
+                                        ["test digit", "reconstruction"], out / "reconstructions.png",
+                                        "test digits and their reconstructions, decode(mu(x, y), y)")]
+    images, _ = model.class_grid(8, backend.rng([seed, 777]))
+    files.append(plots.save_image_grid(images, out / "conditional_samples.png", cols=model.config.n_classes,
+                                       title="columns: y = 0..9; rows: one z ~ N(0, I) each, shared along the row"))
+    n_map = min(len(x_test), 5000)
+    files.append(plots.save_latent_scatter(model.encode(x_test[:n_map])[0], y_test[:n_map], out / "latent.png",
+                                           f"means of q(z|x, y) of {n_map} test digits, coloured by y"))
+    files.append(plots.save_loss_curves(history, out / "loss_curves.png", loss_title(model.config)))
+    return files + [draw_diagnostics(history, out)]
+
+
 def draw(model, x_test, y_test, history, out, seed):
     """The pictures a person looks at first. Returns the list of files written."""
+    if model.kind == "cvae":
+        return draw_conditional(model, x_test, y_test, history, out, seed)
     rng = np.random.default_rng(seed)
     shown = x_test[:16]
     files = [plots.save_reconstructions([shown, model.reconstruct(shown)], ["test digit", "reconstruction"],
@@ -203,11 +245,15 @@ def draw(model, x_test, y_test, history, out, seed):
     if model.config.latent == 2:
         files.append(plots.save_manifold(model.decode, out / "manifold.png", n=20,
                                          title="decoder over a grid of z at normal quantiles"))
-    beta = model.config.beta
-    title = "negative ELBO per image" if beta == 1 and not model.config.warmup_steps else \
-        f"negative ELBO (rec + KL) per image; trained on rec + beta KL, beta = {beta:g}"
-    files.append(plots.save_loss_curves(history, out / "loss_curves.png", title))
-    return files
+    files.append(plots.save_loss_curves(history, out / "loss_curves.png", loss_title(model.config)))
+    return files + [draw_diagnostics(history, out)]
+
+
+def loss_title(config):
+    """The loss plot's title: the negative ELBO, and beta when the training objective was another number."""
+    if config.beta == 1 and not config.warmup_steps:
+        return "negative ELBO per image"
+    return f"negative ELBO (rec + KL) per image; trained on rec + beta KL, beta = {config.beta:g}"
 
 
 def legend(config):
@@ -230,6 +276,7 @@ def main(argv=None):
     print(f"\nepoch {last['epoch']}: test negative ELBO {last['test_loss']:.2f} nats per image "
           f"(reconstruction {last['test_rec']:.2f} + KL {last['test_kl']:.2f}); "
           f"median epoch {np.median([r['seconds'] for r in history]):.2f} s; total {seconds:.0f} s")
+    print(f"active units: {last['active_units']} of {len(last['test_kl_per_dim'])} (Var_x mu_j(x) > 0.01)")
     print(f"wrote {args.out}/metrics.json, config.json, checkpoint.npz and "
           f"{', '.join(p.name for p in pictures)}")
     return 0

@@ -32,6 +32,27 @@ class BackendError(RuntimeError):
 
 
 _state = {"name": "numpy", "xp": np, "dtype": np.dtype(np.float32), "env_error": None}
+_registered = {}        # name -> (module, array type): CuPy-like modules added by register()
+
+
+def register(name, module, array_type):
+    """Make a CuPy-like module usable as a backend called `name` (use(name) selects it).
+
+    Its arrays (of `array_type`) must offer what this module uses of CuPy's: .get() to copy to the
+    host and .data.ptr for their address. The tests register a strict NumPy-backed stand-in for
+    CuPy this way (tests/strict_backend.py), so the CuPy code path runs on machines without a GPU.
+    """
+    _registered[name] = (module, array_type)
+
+
+def _device_module(a):
+    """The module of a device array (CuPy or registered), or None for anything else."""
+    if type(a).__module__.split(".")[0] == "cupy":
+        return _state["xp"] if _state["name"] == "cupy" else _load_cupy()
+    for module, array_type in _registered.values():
+        if isinstance(a, array_type):
+            return module
+    return None
 
 
 def _load_cupy():
@@ -61,6 +82,9 @@ def _load_cupy():
 
 def use(name):
     """Select the backend by name: 'numpy' (or 'cpu') or 'cupy' (or 'gpu'). Returns the module."""
+    if name in _registered:
+        _state["xp"], _state["name"], _state["env_error"] = _registered[name][0], name, None
+        return _state["xp"]
     key = _ALIASES.get(str(name).lower())
     if key is None:
         raise BackendError(f"unknown backend {name!r}: expected one of 'numpy', 'cpu', 'cupy', 'gpu'")
@@ -78,7 +102,7 @@ def _active():
 
 
 def name():
-    """'numpy' or 'cupy'."""
+    """'numpy' or 'cupy' (or the name of a registered stand-in)."""
     _active()
     return _state["name"]
 
@@ -106,8 +130,9 @@ def array_module(*arrays):
     a function given NumPy arrays computes with NumPy even while CuPy is active.
     """
     for a in arrays:
-        if type(a).__module__.split(".")[0] == "cupy":
-            return _state["xp"] if _state["name"] == "cupy" else _load_cupy()
+        module = _device_module(a)
+        if module is not None:
+            return module
     return np
 
 
@@ -143,14 +168,14 @@ def asarray(a, dtype=None):
 
 def to_host(a):
     """A NumPy copy of `a` for printing, plotting and saving (NumPy input is returned as is)."""
-    if type(a).__module__.split(".")[0] == "cupy":
+    if _device_module(a) is not None:
         return a.get()
     return np.asarray(a)
 
 
 def address(a):
     """The memory address of an array's first element (to tell whether arrays are views of one buffer)."""
-    if type(a).__module__.split(".")[0] == "cupy":
+    if _device_module(a) is not None:
         return a.data.ptr
     return a.__array_interface__["data"][0]
 
@@ -158,6 +183,12 @@ def address(a):
 def to_float(a):
     """A Python float from a 0-d array or scalar on any backend (synchronises the GPU)."""
     return float(to_host(a))
+
+
+def on_device():
+    """True when the active backend keeps arrays off the host (CuPy, or a registered stand-in): then
+    every read of a value (to_float, bool(array)) waits for the device, and loops should read rarely."""
+    return _state["name"] != "numpy"
 
 
 def _from_environment():

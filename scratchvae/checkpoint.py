@@ -27,14 +27,16 @@ from pathlib import Path
 import numpy as np
 
 from . import backend
+from .fast import Adam as FusedAdam
 from .models.autoencoder import AEConfig, Autoencoder
+from .models.cvae import CVAE, CVAEConfig
 from .models.vae import VAE, VAEConfig
-from .nn.optim import SGD, Adam
+from .nn import optim
 
 FORMAT = "scratchvae-checkpoint"
 VERSION = 1
-MODELS = {"vae": (VAE, VAEConfig), "autoencoder": (Autoencoder, AEConfig)}
-OPTIMIZERS = {"Adam": Adam, "SGD": SGD}
+MODELS = {"vae": (VAE, VAEConfig), "autoencoder": (Autoencoder, AEConfig), "cvae": (CVAE, CVAEConfig)}
+OPTIMIZERS = {"Adam": FusedAdam, "SGD": optim.SGD}   # load() resumes with the fused Adam: same state as optim.Adam
 
 
 META_FIELDS = {"format", "version", "model", "dtype", "train", "optimizer"}
@@ -74,7 +76,7 @@ def _clean_temporaries(path):
 
 
 def _optimizer_meta(opt):
-    if isinstance(opt, Adam):
+    if isinstance(opt, optim.Adam):                  # the textbook Adam and the fused one (a subclass)
         return {"class": "Adam", "lr": opt.lr, "betas": [opt.b1, opt.b2], "eps": opt.eps}
     return {"class": "SGD", "lr": opt.lr, "momentum": opt.momentum}
 

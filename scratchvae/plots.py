@@ -6,6 +6,8 @@
     save_latent_scatter    latent means coloured by digit; a linear (LDA) projection when J > 2
     save_manifold          the decoder over a grid of z values spaced by normal quantiles (J = 2)
     save_loss_curves       train and test loss per epoch, and the ELBO's two parts
+    save_kl_per_dim        the KL of each latent dimension, largest first (posterior collapse at a glance)
+    save_labelled_points   y against x, points joined and labelled (rate against distortion, units against beta)
 
 Every function takes host or device arrays, moves them to the host (backend.to_host) and returns
 the path it wrote. Images are (N, D) rows with D = side * side pixels in [0, 1].
@@ -176,4 +178,41 @@ def save_loss_curves(history, path, title=None):
         axes[1].grid(alpha=0.3)
     if title:
         fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def save_kl_per_dim(kl_per_dim, path, threshold=None, title=None):
+    """kl_per_dim (J,): one bar per latent dimension, sorted largest first, labelled with its index.
+
+    Collapsed dimensions (KL about 0: q(z_j|x) is the prior for every x) sit at the right end.
+    threshold: optional height of a dashed reference line (nats).
+    """
+    kl = np.asarray(backend.to_host(kl_per_dim), dtype=np.float64)
+    order = np.argsort(-kl, kind="stable")
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.28 * kl.size + 1.5), 3.4))
+    ax.bar(np.arange(kl.size), kl[order], color="tab:blue")
+    ax.set_xticks(np.arange(kl.size))
+    ax.set_xticklabels([str(j) for j in order], fontsize=7)
+    ax.set_xlabel("latent dimension j (sorted by KL)")
+    ax.set_ylabel("test KL_j, nats per image")
+    if threshold is not None:
+        ax.axhline(threshold, color="gray", linestyle="--", linewidth=1)
+    ax.grid(alpha=0.3, axis="y")
+    ax.set_title(title or f"KL per dimension: total {kl.sum():.2f} nats", fontsize=10)
+    return _save(fig, path)
+
+
+def save_labelled_points(x, y, point_labels, path, xlabel, ylabel, title=None, logx=False):
+    """One line through the points (x_i, y_i), each annotated with point_labels[i]."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    ax.plot(x, y, "o-")
+    for xi, yi, label in zip(x, y, point_labels):
+        ax.annotate(str(label), (xi, yi), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    if logx:
+        ax.set_xscale("log", base=2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=10)
     return _save(fig, path)

@@ -5,6 +5,9 @@
         2. for each minibatch x (B, D):  parts = model.objective(x, rng, step=t)   (forward + backward)
                                          stop if parts["loss"] is NaN or inf
                                          optimizer.step()                             (update in place)
+           On a GPU the loss stays on the device: reading it is a synchronisation (the CPU waits for every
+           queued kernel), so the loop reads the last CHECK_EVERY losses in one go and, if one is NaN or
+           inf, names the first such step; the steps after it have run, but nothing is checkpointed.
         3. evaluate on the test set (noise off, eps from a fixed generator), record the history
         4. write the checkpoint (atomically)
 
@@ -39,6 +42,25 @@ TEST_STREAM = 2**31 - 2          # seed stream of the test set's fixed binarizat
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or inf; the message names the epoch, the step and likely causes."""
+
+
+CHECK_EVERY = 50        # on a GPU, steps between reads of the loss (each read waits for the device)
+
+
+class _NonFiniteLoss(NonFiniteError):
+    def __init__(self, message, step):
+        super().__init__(message)
+        self.step = step
+
+
+def _check_losses(losses, first):
+    """Raise if any of these per-step losses (0-d arrays, maybe on the device) is NaN or inf,
+    naming the first such step (index in the epoch: first + position)."""
+    xp = backend.array_module(*losses)
+    values = backend.to_host(xp.stack([xp.asarray(v, dtype=xp.float64) for v in losses]))   # one transfer
+    bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
+    if bad:
+        raise _NonFiniteLoss(f"the loss is {values[bad[0]]}", first + bad[0])
 
 
 def _progress(total, desc, enabled):
@@ -103,13 +125,15 @@ def _check_resume(state, **now):
 
 
 def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, seed=0, binarize="none",
-        checkpoint_path=None, progress=True, log=print, state=None):
+        checkpoint_path=None, progress=True, log=print, state=None, on_epoch=None):
     """Train `model` with `optimizer` and return the history (a list with one dict per epoch).
 
     x_train, x_test: (N, D) float arrays in [0, 1]; labels are not needed and not accepted.
     binarize: "none" (grey levels), "static" (one fixed draw) or "dynamic" (a new draw per batch).
     checkpoint_path: written after every epoch. state: the train_state of a checkpoint, to resume
     (seed, batch_size, binarize and the number of training images must then match the checkpoint's).
+    on_epoch: optional callable(model) -> dict of extra metrics, merged into each epoch's record after
+    the test evaluation and before the checkpoint (the VAE demo passes the collapse diagnostics).
     """
     from . import checkpoint as ckpt  # imported here: checkpoint imports the models
 
@@ -125,6 +149,8 @@ def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, se
         x_test = binarized_test_set(x_test, seed)
     n = x_train.shape[0]
     steps_per_epoch = math.ceil(n / batch_size)
+    xp = backend.array_module(x_train)
+    check_every = CHECK_EVERY if backend.on_device() else 1
     model.train()
     # overflow on the way to a NaN is reported once, as TrainingDiverged, not as NumPy RuntimeWarnings first
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -133,9 +159,9 @@ def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, se
             if hasattr(rng, "permutation"):
                 order = rng.permutation(n)                                    # a random order of the n rows
             else:                                        # CuPy's Generator has no permutation(): sort random keys
-                order = backend.array_module(x_train).argsort(rng.random(n))
+                order = xp.argsort(rng.random(n))
             bar = _progress(steps_per_epoch, f"epoch {epoch}", progress)
-            sums, seen = {}, 0
+            sums, seen, pending = {}, 0, []
             t0 = time.perf_counter()
             for b in range(steps_per_epoch):                                  # 2. minibatches
                 xb = x_train[order[b * batch_size:(b + 1) * batch_size]]     # (B, D) copy of the rows
@@ -144,22 +170,27 @@ def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, se
                 step += 1
                 try:
                     parts = model.objective(xb, rng, backward=True, step=step)
-                    loss = backend.to_float(parts["loss"])
-                    if not math.isfinite(loss):
-                        raise NonFiniteError(f"the loss is {loss}")
+                    pending.append(parts["loss"])                             # still on the device
+                    if len(pending) == check_every or b == steps_per_epoch - 1:
+                        _check_losses(pending, b + 1 - len(pending))          # one host read per check
+                        pending = []
                 except NonFiniteError as err:
                     if bar is not None:
                         bar.close()
+                    where = b + 1 if getattr(err, "step", None) is None else err.step + 1
                     raise TrainingDiverged(
-                        f"training diverged at epoch {epoch}, step {b + 1} of {steps_per_epoch} (global step "
-                        f"{step}): {err}. Likely causes: {_causes(model)}{_kept(checkpoint_path, epoch)}") from None
+                        f"training diverged at epoch {epoch}, step {where} of {steps_per_epoch} (global step "
+                        f"{step - b - 1 + where}): {err}. Likely causes: {_causes(model)}"
+                        f"{_kept(checkpoint_path, epoch)}") from None
                 optimizer.step()
-                for key, value in parts.items():
-                    sums[key] = sums.get(key, 0.0) + backend.to_float(value) * xb.shape[0]
+                for key, value in parts.items():                              # sums stay on the device too
+                    sums[key] = sums.get(key, 0.0) + xp.asarray(value, dtype=xp.float64) * xb.shape[0]
                 seen += xb.shape[0]
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{sums['loss'] / seen:.3f}")          # mean over the epoch so far
+                    if not pending:                                           # just checked: the host has it
+                        bar.set_postfix(loss=f"{backend.to_float(sums['loss']) / seen:.3f}")   # epoch mean so far
+            sums = {key: backend.to_float(value) for key, value in sums.items()}
             seconds = time.perf_counter() - t0
             if bar is not None:
                 bar.close()
@@ -175,6 +206,8 @@ def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, se
                         f"training diverged at epoch {epoch}: every training step was finite, but the end-of-epoch "
                         f"evaluation on the test set gave {', '.join(f'{k} = {test[k]}' for k in bad)}. Likely "
                         f"causes: {_causes(model)}, or NaN/inf in the test data{_kept(checkpoint_path, epoch)}")
+            if on_epoch is not None:
+                record.update(on_epoch(model))
             history.append(record)
             if log:
                 log(_summary(record))

@@ -63,7 +63,7 @@ def flatten_parameters(layers, dtype):
 
     Returns (flat_params, flat_grads), 1-D arrays of the total size. Nothing about the math changes:
     layer.params["W"] is still a (D, M) array, now a window into flat_params. What changes is that an
-    optimizer can update all of them with one call per formula (optim.py), and that a checkpoint or
+    optimizer can update all of them in one pass (fast/adam.py), and that a checkpoint or
     a gradient check still sees one named array per tensor.
     """
     owners = [(layer, key, p) for layer in layers for key, p in layer.params.items()]
