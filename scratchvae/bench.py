@@ -234,7 +234,7 @@ def main(argv=None):
               f"ratio {result['ratio_to_torch']:.2f} (scratchvae / torch)")
     print(f"  {'peak resident memory':{w}s} {peak_mb:8.0f} MB")
     fast_ms, text_ms = profile["fast"], profile["textbook"]
-    print(f"  {'per step, ms (median)':{w}s}     fast  textbook    matmuls alone {profile['matmuls']:.3f}")
+    print(f"  {'per step, ms (median)':{w}s} {'fast':>8s}  {'textbook':>8s}    matmuls alone {profile['matmuls']:.3f}")
     for key, label in (("objective", "forward + backward"), ("optimizer", "Adam step"), ("bce", "  of which BCE")):
         print(f"    {label:{w - 2}s} {fast_ms[key]:8.3f}  {text_ms[key]:8.3f}")
     if args.json:
