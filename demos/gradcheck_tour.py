@@ -14,11 +14,11 @@ and how the checker tells a forgotten dy from a sign flip  3. a planted bug in a
 5. what a gradient check cannot see: a wrong forward  6. summary.
 Each step tests its own lesson: the exit status is 0 when every lesson held, 1 otherwise.
 """
-import argparse
 import textwrap
 
 import numpy as np
 
+from scratchvae import cli
 from scratchvae import gradcheck as gc
 from scratchvae.nn.activations import Sigmoid
 from scratchvae.nn.dense import Dense
@@ -30,7 +30,8 @@ F64 = np.float64
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="A guided tour of the gradient checker, with planted bugs.")
+    p = cli.ArgumentParser(prog="gradcheck_tour.py",
+                           description="A guided tour of the gradient checker, with planted bugs.")
     p.add_argument("--step", type=int, choices=range(1, 6), help="run only this step (1-5); default: all")
     return p.parse_args(argv)
 
@@ -285,4 +286,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run_main("gradcheck_tour.py", main))

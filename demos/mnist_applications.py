@@ -22,7 +22,6 @@ The lecture's sections 4 and 11 list the uses of an autoencoder; this demo measu
 Steps: 1. flags  2. data  3. anomaly detection, one VAE per held-out digit  4. the VAE, AE and PCA
 on every digit  5. linear probes on the four features  6. pictures  7. applications.json  8. summary.
 """
-import argparse
 import json
 import sys
 import time
@@ -32,7 +31,7 @@ import numpy as np
 
 from scratchvae import backend, plots
 from scratchvae.auroc import auroc
-from scratchvae.cli import UsageError, run_main
+from scratchvae.cli import ArgumentParser, UsageError, run_main
 from scratchvae.data import load_mnist
 from scratchvae.models.autoencoder import AEConfig, Autoencoder
 from scratchvae.models.probe import LinearProbe
@@ -45,8 +44,9 @@ QUICK = dict(epochs=5, n_train=10000, n_test=2000, hidden="200", held_out="0,1,7
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="Anomaly detection by the VAE's negative ELBO (AUROC per held-out "
-                                            "digit) and linear probes on pixels, PCA, AE codes and VAE means.")
+    p = ArgumentParser(prog="mnist_applications.py",
+                       description="Anomaly detection by the VAE's negative ELBO (AUROC per held-out "
+                                   "digit) and linear probes on pixels, PCA, AE codes and VAE means.")
     p.add_argument("--epochs", type=int, default=5, help="training epochs of every VAE and of the AE")
     p.add_argument("--hidden", default="400", help="hidden layer sizes of the VAEs and the AE, comma separated")
     p.add_argument("--code", type=int, default=20, help="K: the VAE's latent size, the AE's code, PCA components")

@@ -18,7 +18,6 @@ Steps: 1. read the flags  2. load MNIST  3. for each beta: train a VAE, measure 
 distortion, KL per dimension and active units  4. pictures: rate against distortion, active units
 against beta, KL per dimension for each beta, latent traversals  5. write beta_table.json  6. print the table.
 """
-import argparse
 import json
 import sys
 import time
@@ -27,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from scratchvae import backend, diagnostics, plots
-from scratchvae.cli import UsageError, run_main
+from scratchvae.cli import ArgumentParser, UsageError, run_main
 from scratchvae.data import load_mnist
 from scratchvae.models.vae import VAE, VAEConfig
 from scratchvae.nn.optim import Adam
@@ -38,8 +37,9 @@ TRAVERSAL = np.linspace(-3, 3, 9)                                    # values ea
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="Train one VAE per beta on MNIST; draw rate against distortion, "
-                                            "active units against beta and latent traversals; write a table.")
+    p = ArgumentParser(prog="mnist_beta.py",
+                       description="Train one VAE per beta on MNIST; draw rate against distortion, "
+                                   "active units against beta and latent traversals; write a table.")
     p.add_argument("--betas", default="0.5,1,2,4,8", help="comma-separated KL weights, e.g. 0.5,1,2,4,8")
     p.add_argument("--epochs", type=int, default=10, help="training epochs per beta")
     p.add_argument("--batch-size", type=int, default=128, help="images per optimizer step")

@@ -13,7 +13,12 @@ package that imports CuPy. Everything else asks it for:
 Choosing the backend:
     SCRATCHVAE_BACKEND=cupy python demos/mnist_vae.py     (environment variable, read at import)
     scratchvae.backend.use("cupy")                         (a call, before building models)
+    python demos/mnist_vae.py --device cpu                 (a command's flag: wins over the variable)
 "cpu"/"gpu" are accepted as aliases of "numpy"/"cupy".
+
+Importing never fails: a variable naming an unknown backend, or CuPy where there is none, is
+remembered, and the first use of the backend (xp(), rng(), asarray(), building a model) raises its
+BackendError, unless use() has chosen another backend first (that is how --device cpu overrides it).
 """
 import os
 
@@ -26,7 +31,7 @@ class BackendError(RuntimeError):
     """The requested backend cannot be used here (not installed, no GPU, unknown name)."""
 
 
-_state = {"name": "numpy", "xp": np, "dtype": np.dtype(np.float32)}
+_state = {"name": "numpy", "xp": np, "dtype": np.dtype(np.float32), "env_error": None}
 _registered = {}        # name -> (module, array type): CuPy-like modules added by register()
 
 
@@ -78,24 +83,33 @@ def _load_cupy():
 def use(name):
     """Select the backend by name: 'numpy' (or 'cpu') or 'cupy' (or 'gpu'). Returns the module."""
     if name in _registered:
-        _state["xp"], _state["name"] = _registered[name][0], name
+        _state["xp"], _state["name"], _state["env_error"] = _registered[name][0], name, None
         return _state["xp"]
     key = _ALIASES.get(str(name).lower())
     if key is None:
         raise BackendError(f"unknown backend {name!r}: expected one of 'numpy', 'cpu', 'cupy', 'gpu'")
     _state["xp"] = np if key == "numpy" else _load_cupy()
     _state["name"] = key
+    _state["env_error"] = None                       # an explicit choice replaces SCRATCHVAE_BACKEND's
+    return _state["xp"]
+
+
+def _active():
+    """The active module, or the remembered SCRATCHVAE_BACKEND failure (one dict lookup per call)."""
+    if _state["env_error"] is not None:
+        raise _state["env_error"]
     return _state["xp"]
 
 
 def name():
     """'numpy' or 'cupy' (or the name of a registered stand-in)."""
+    _active()
     return _state["name"]
 
 
 def xp():
     """The active array module."""
-    return _state["xp"]
+    return _active()
 
 
 def available():
@@ -141,14 +155,15 @@ def rng(seed=None):
     NumPy: numpy.random.default_rng (PCG64). CuPy: cupy.random.default_rng (XORWOW on the GPU).
     The same seed gives the same numbers run to run on one backend, not across backends.
     """
-    return _state["xp"].random.default_rng(seed)
+    return _active().random.default_rng(seed)
 
 
 def asarray(a, dtype=None):
     """Put `a` on the active backend (no copy when it is already there with this dtype)."""
+    module = _active()
     if _state["name"] == "numpy":
         a = to_host(a)                       # a CuPy array comes back to the host first
-    return _state["xp"].asarray(a, dtype=dtype)
+    return module.asarray(a, dtype=dtype)
 
 
 def to_host(a):
@@ -176,6 +191,17 @@ def on_device():
     return _state["name"] != "numpy"
 
 
-_env = os.environ.get("SCRATCHVAE_BACKEND")
-if _env:
-    use(_env)
+def _from_environment():
+    """Apply SCRATCHVAE_BACKEND at import; remember (do not raise) a failure, naming the variable."""
+    value = os.environ.get("SCRATCHVAE_BACKEND")
+    if not value:
+        return
+    try:
+        use(value)
+    except BackendError as err:
+        advice = "" if "--device cpu" in str(err) else \
+            " (unset the variable, or override it: --device cpu for the demos, --backend numpy for the bench)"
+        _state["env_error"] = BackendError(f"SCRATCHVAE_BACKEND={value}: {err}{advice}")
+
+
+_from_environment()

@@ -12,11 +12,10 @@ and, with --torch, the PyTorch reference (../shared/bench/torch_vae.py, or any s
 "epoch_s S" per epoch) run in the same invocation, one after the other, so both see the same machine.
 Nothing here asserts a time; the figures are for people.
 
-    python -m scratchvae.bench                         # NumPy, 3 epochs after a warm-up
+    python -m scratchvae.bench                         # NumPy, median of 3 epochs after a warm-up
     python -m scratchvae.bench --torch /tmp/torchref/bin/python
     python -m scratchvae.bench --backend cupy --batch-size 512
 """
-import argparse
 import json
 import os
 import platform
@@ -30,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend
+from . import backend, cli
 from .data import load_mnist
 from .fast import Adam as FusedAdam
 from .fast import engine
@@ -165,11 +164,11 @@ def time_torch(python, script, epochs):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m scratchvae.bench", description=__doc__.split("\n\n")[0])
+    p = cli.ArgumentParser(prog="python -m scratchvae.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--backend", default=None, help="numpy (cpu) or cupy (gpu); default SCRATCHVAE_BACKEND or numpy")
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=128, help="images per step")
     p.add_argument("--hidden", default="400", help="hidden sizes, comma separated")
-    p.add_argument("--latent", type=int, default=20)
+    p.add_argument("--latent", type=int, default=20, help="latent dimensions J")
     p.add_argument("--epochs", type=int, default=3, help="timed epochs (the median is reported)")
     p.add_argument("--images", type=int, default=60000, help="training images per epoch (fewer for a quick look)")
     p.add_argument("--torch", metavar="PYTHON", default=None,
@@ -177,17 +176,24 @@ def main(argv=None):
     p.add_argument("--torch-script", default=str(TORCH_SCRIPT), help="the PyTorch reference script")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     args = p.parse_args(argv)
-    if min(args.batch_size, args.epochs, args.latent, args.images) < 1:
-        p.error("--batch-size, --epochs, --latent and --images must be at least 1")
+    for flag in ("batch_size", "epochs", "latent", "images"):
+        if getattr(args, flag) < 1:
+            p.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
+    hidden = cli.int_list("--hidden", args.hidden)
+    args.hidden = ",".join(map(str, hidden))
+    cli.check_memory(_bench_bytes, {"--hidden": hidden, "--latent": args.latent, "--batch-size": args.batch_size},
+                     {"--hidden": (400,), "--latent": 20, "--batch-size": 128})
+    if args.json:                                  # checked now, not after minutes of timing
+        target = Path(args.json)
+        if target.is_dir() or not target.parent.is_dir() or not os.access(target.parent, os.W_OK):
+            p.error(f"--json {args.json} must be a file in an existing, writable folder")
     if args.backend:
-        try:
-            backend.use(args.backend)
-        except backend.BackendError as err:
-            p.error(str(err))
+        backend.use(args.backend)
+    else:
+        backend.xp()                               # a SCRATCHVAE_BACKEND that cannot be used: one line
     if args.torch and not Path(args.torch_script).is_file():
         p.error(f"--torch-script {args.torch_script} not found: pass the PyTorch reference script "
                 "(shared/bench/torch_vae.py in this project's workspace, or any script printing 'epoch_s S')")
-    hidden = tuple(int(h) for h in args.hidden.split(","))
     config = VAEConfig(hidden=hidden, latent=args.latent)
 
     x, _ = load_mnist("train")
@@ -217,23 +223,31 @@ def main(argv=None):
     env = " ".join(f"{k}={v}" for k, v in info["blas_env"].items()) or "no *_NUM_THREADS set"
     print(f"  machine: {info['cpu']}, {info['cpu_cores']} cores; BLAS {info['blas']} ({env}); NumPy {info['numpy']}; "
           f"fused kernels: {info['fast_engine']}" + (f"; GPU {info['gpu']}" if "gpu" in info else ""))
-    print(f"  epoch, fast path (median of {args.epochs})   {epoch_s:7.3f} s   "
+    w = 31                                         # one label column, so the figures line up
+    print(f"  {f'epoch, fast path (median of {args.epochs})':{w}s} {epoch_s:8.3f} s   "
           f"{result['images_per_second']:9,.0f} images/s")
-    print(f"  epoch, textbook code           {text_s:7.3f} s   ratio {text_s / epoch_s:.2f} (textbook / fast)")
-    print(f"  matmul floor ({len(shapes)} per step)       {floor_s:7.3f} s   ratio {result['ratio_to_floor']:.2f}"
+    print(f"  {'epoch, textbook code':{w}s} {text_s:8.3f} s   ratio {text_s / epoch_s:.2f} (textbook / fast)")
+    print(f"  {f'matmul floor ({len(shapes)} per step)':{w}s} {floor_s:8.3f} s   ratio {result['ratio_to_floor']:.2f}"
           " (fast / floor)")
     if "torch_epoch_seconds" in result:
-        print(f"  PyTorch reference              {result['torch_epoch_seconds']:7.3f} s   "
+        print(f"  {f'PyTorch reference (median of {args.epochs})':{w}s} {result['torch_epoch_seconds']:8.3f} s   "
               f"ratio {result['ratio_to_torch']:.2f} (scratchvae / torch)")
-    print(f"  peak resident memory           {peak_mb:7.0f} MB")
+    print(f"  {'peak resident memory':{w}s} {peak_mb:8.0f} MB")
     fast_ms, text_ms = profile["fast"], profile["textbook"]
-    print(f"  per step, ms (median)          fast  textbook    matmuls alone {profile['matmuls']:.3f}")
+    print(f"  {'per step, ms (median)':{w}s} {'fast':>8s}  {'textbook':>8s}    matmuls alone {profile['matmuls']:.3f}")
     for key, label in (("objective", "forward + backward"), ("optimizer", "Adam step"), ("bce", "  of which BCE")):
-        print(f"    {label:27s}{fast_ms[key]:7.3f}  {text_ms[key]:8.3f}")
+        print(f"    {label:{w - 2}s} {fast_ms[key]:8.3f}  {text_ms[key]:8.3f}")
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
+        cli.write_text(args.json, json.dumps(result, indent=1))
     return 0
 
 
+def _bench_bytes(**sizes):
+    """Estimated bytes of the benchmarked VAE with Adam, one batch, and MNIST itself."""
+    hidden, J, batch = sizes["--hidden"], sizes["--latent"], sizes["--batch-size"]
+    widths = [784, *hidden, 2 * J] + [J, *hidden[::-1], 784]
+    return cli.mlp_bytes(widths, batch) + 4 * 784 * 60000
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run_main("python -m scratchvae.bench", main))

@@ -92,9 +92,12 @@ def project_2d(z, labels=None):
     J <= 2: z itself. Otherwise, with labels: Fisher's linear discriminant (LDA), the linear view
     that best separates the classes, i.e. the top eigenvectors w of  S_b w = lambda S_w w  (S_b and
     S_w: between- and within-class scatter). Without labels: the top two principal components.
-    Both are linear maps of z, so what looks separated in the picture is separated in z.
+    Both are linear maps of z, so what looks separated in the picture is separated in z. With too
+    few points for LDA (S_w is singular unless N - classes >= J) the principal components are used.
     """
     z = backend.to_host(z).astype(np.float64)
+    if labels is not None and len(z) - len(np.unique(backend.to_host(labels))) < z.shape[1]:
+        labels = None                                     # S_w would be singular: fall back to PCA
     if z.shape[1] == 1:
         return np.hstack([z, np.zeros_like(z)]), ("z1", "")
     if z.shape[1] == 2:
@@ -102,8 +105,9 @@ def project_2d(z, labels=None):
     centred = z - z.mean(axis=0)
     if labels is None:
         _, s, vt = np.linalg.svd(centred, full_matrices=False)
-        share = s[:2] ** 2 / np.sum(s ** 2)
-        return centred @ vt[:2].T, (f"PC 1 ({share[0]:.0%} of variance)", f"PC 2 ({share[1]:.0%})")
+        share = s[:2] ** 2 / max(np.sum(s ** 2), np.finfo(float).tiny)
+        share, vt = np.pad(share, (0, 2 - len(share))), np.pad(vt[:2], ((0, 2 - len(vt[:2])), (0, 0)))
+        return centred @ vt.T, (f"PC 1 ({share[0]:.0%} of variance)", f"PC 2 ({share[1]:.0%})")
     labels = backend.to_host(labels)
     J = z.shape[1]
     s_w, s_b = np.zeros((J, J)), np.zeros((J, J))
@@ -155,6 +159,8 @@ def save_loss_curves(history, path, title=None):
     # for a VAE plot the -ELBO on both sides (train_loss is the objective, rec + beta_t KL, during warm-up)
     train_key = "train_neg_elbo" if "train_neg_elbo" in history[0] else "train_loss"
     axes[0].plot(epochs, [r[train_key] for r in history], "o-", label="train")
+    if train_key == "train_neg_elbo" and any(r["train_loss"] != r["train_neg_elbo"] for r in history):
+        axes[0].plot(epochs, [r["train_loss"] for r in history], "^:", label="train objective (rec + beta KL)")
     if "test_loss" in history[0]:
         axes[0].plot(epochs, [r["test_loss"] for r in history], "s-", label="test")
     axes[0].set_xlabel("epoch")

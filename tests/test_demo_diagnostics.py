@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from scratchvae import cli
+
 DEMOS = Path(__file__).resolve().parents[1] / "demos"
 TINY = ["--epochs", "1", "--n-train", "300", "--n-test", "100", "--hidden", "16", "--batch-size", "50",
         "--no-progress"]
@@ -40,7 +42,8 @@ def test_conditional_draws_every_digit_and_resume_refuses_the_other_kind(tmp_pat
     assert mnist_vae.main([*TINY, "--conditional", "--resume", "--out", str(tmp_path)]) == 0
     assert [r["epoch"] for r in json.loads((tmp_path / "metrics.json").read_text())] == [1, 2]
     capsys.readouterr()
-    assert mnist_vae.main([*TINY, "--resume", "--out", str(tmp_path)]) == 2          # without --conditional
+    code = cli.run_main("mnist_vae.py", mnist_vae.main, [*TINY, "--resume", "--out", str(tmp_path)])
+    assert code == 2                                                                 # without --conditional
     assert "holds a cvae model; resume it with --conditional" in capsys.readouterr().err
 
 

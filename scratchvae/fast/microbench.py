@@ -12,13 +12,12 @@ Interleaved rounds, median of many, in one process: on a shared machine absolute
 ratios between columns much less. The figures decided engine.py's choice; rerun them on yours.
 Needs neither numexpr nor Numba (missing columns are skipped). Nothing here is used by training.
 """
-import argparse
 import statistics
 import time
 
 import numpy as np
 
-from ..cli import run_main
+from ..cli import ArgumentParser, run_main
 from ..nn import optim
 from ..nn.activations import sigmoid
 from . import adam as fast_adam
@@ -184,7 +183,7 @@ def measure(chains, rounds):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m scratchvae.fast.microbench", description=__doc__.split("\n\n")[0])
+    p = ArgumentParser(prog="python -m scratchvae.fast.microbench", description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=200, help="interleaved rounds (the median is reported)")
     args = p.parse_args(argv)
     ne, nb = _numexpr(), _numba()

@@ -28,7 +28,7 @@ log(0) = -inf for l below about -100 in float32, while the form above only expon
 import math
 
 from .. import backend
-from ..checks import check_array, check_finite_result, check_same_shape
+from ..checks import check_array, check_finite_result, check_number, check_rows, check_same_shape
 from .activations import sigmoid
 
 
@@ -36,6 +36,7 @@ def _check_pair(where, pred_name, pred, x):
     check_array(where, pred_name, pred, ndim=2)
     check_array(where, "x", x, ndim=2)
     check_same_shape(where, pred_name, pred, "x", x)
+    check_rows(where, "x", x)
 
 
 def mse(x_hat, x):
@@ -53,8 +54,7 @@ def mse(x_hat, x):
 def gaussian_nll(x_hat, x, sigma=1.0):
     """-log N(x; x_hat, sigma^2 I) in nats per image (sum over D, mean over N). x_hat, x: (N, D)."""
     _check_pair("gaussian_nll", "x_hat", x_hat, x)
-    if not sigma > 0:
-        raise ValueError(f"gaussian_nll: sigma must be > 0, got {sigma!r}")
+    sigma = check_number("gaussian_nll", "sigma", sigma, low=0, low_open=True)
     n, d = x.shape
     sq, dsq = mse(x_hat, x)                                  # (1/N) sum (x_hat - x)^2 and its gradient
     scale = 1.0 / (2.0 * sigma * sigma)
@@ -81,9 +81,8 @@ def bce_with_logits(logits, x):
 
 def l1_penalty(h, lam):
     """lam * |h|_1 summed over units, averaged over the batch, and its subgradient. h: (N, K)."""
-    check_array("l1_penalty", "h", h, ndim=2)
-    if not lam >= 0:
-        raise ValueError(f"l1_penalty: lam must be >= 0, got {lam!r}")
+    check_rows("l1_penalty", "h", check_array("l1_penalty", "h", h, ndim=2))
+    lam = check_number("l1_penalty", "lam", lam, low=0)
     xp = backend.array_module(h)
     scale = h.dtype.type(lam / h.shape[0])
     value = xp.sum(xp.abs(h)) * scale                        # L = (lam/N) sum |h|
@@ -101,6 +100,7 @@ def bce_with_logits_per_example(logits, x):
 def gaussian_nll_per_example(x_hat, x, sigma=1.0):
     """-log N(x; x_hat, sigma^2 I) for each row, shape (N,), no gradient."""
     _check_pair("gaussian_nll_per_example", "x_hat", x_hat, x)
+    sigma = check_number("gaussian_nll_per_example", "sigma", sigma, low=0, low_open=True)
     xp = backend.array_module(x_hat)
     d = x.shape[1]
     diff = x_hat - x
