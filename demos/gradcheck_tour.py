@@ -3,21 +3,22 @@
     python demos/gradcheck_tour.py              # every step, about a second
     python demos/gradcheck_tour.py --step 5     # one step
 
-Read this file next to its output. Every step runs the library's own checker (scratchvae/gradcheck.py),
-the same functions the tests call and the exercises in demos/exercises/ use.
+Read this file next to its output. Every step runs the library's own checker (scratchvae/gradcheck/),
+the same functions the tests call and the learner's track (python -m scratchvae.exercises) uses.
 
 Sources: CS231n's gradient_check.py (centred differences, relative error); Kingma & Welling (2014),
 "Auto-Encoding Variational Bayes" (the KL of step 3 and the reparameterization of step 5).
 
-Steps: 1. check one layer and read the report column by column  2. a planted bug in an activation
-3. a planted bug in a loss  4. why float64  5. what a gradient check cannot see: a wrong forward
-6. summary. Each step tests its own lesson: the exit status is 0 when every lesson held, 1 otherwise.
+Steps: 1. check one layer and read the report column by column  2. planted bugs in an activation,
+and how the checker tells a forgotten dy from a sign flip  3. a planted bug in a loss  4. why float64
+5. what a gradient check cannot see: a wrong forward  6. summary.
+Each step tests its own lesson: the exit status is 0 when every lesson held, 1 otherwise.
 """
-import argparse
 import textwrap
 
 import numpy as np
 
+from scratchvae import cli
 from scratchvae import gradcheck as gc
 from scratchvae.nn.activations import Sigmoid
 from scratchvae.nn.dense import Dense
@@ -29,7 +30,8 @@ F64 = np.float64
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="A guided tour of the gradient checker, with planted bugs.")
+    p = cli.ArgumentParser(prog="gradcheck_tour.py",
+                           description="A guided tour of the gradient checker, with planted bugs.")
     p.add_argument("--step", type=int, choices=range(1, 6), help="run only this step (1-5); default: all")
     return p.parse_args(argv)
 
@@ -66,7 +68,7 @@ def step_1():
           component    what was checked (the name you gave, or repr(layer))
           tensor       which gradient: x is the input gradient dx; W and b are the parameter gradients
           shape        the tensor's shape; the gradient must have the same one
-          worst entry  the index where |analytic - numeric| is largest: where to look when a row fails
+          worst        the index where |analytic - numeric| is largest: where to look when a row fails
           analytic     your backward's value at that entry
           numeric      the centred difference at that entry
           rel. error   max |a - n| / max(|a| + |n|) over the whole tensor: scale-free, so one threshold
@@ -88,26 +90,39 @@ class SigmoidForgetsOneMinusY(Sigmoid):
         return dy * y                            # should be dy * y * (1 - y)
 
 
+class SigmoidForgetsDy(Sigmoid):
+    """PLANTED BUG: the chain rule's upstream factor dy is left out: returns sigmoid'(x), not dy * sigmoid'(x)."""
+
+    def backward(self, dy):
+        y = self._take_cache()
+        return y * (1 - y)                       # should be dy * y * (1 - y)
+
+
 def step_2():
-    heading(2, "a planted bug in an activation: Sigmoid whose backward forgets (1 - y)")
+    heading(2, "planted bugs in an activation: Sigmoid whose backward forgets (1 - y), or forgets dy")
     x = randn(2, 4, 5, scale=2.0)
     rows = gc.check_layer(Sigmoid(), x, "Sigmoid (library)") + \
-        gc.check_layer(SigmoidForgetsOneMinusY(), x, "Sigmoid, forgets (1 - y) [planted]")
-    print("\n" + gc.format_report(rows))
+        gc.check_layer(SigmoidForgetsOneMinusY(), x, "Sigmoid, bug: no (1 - y)")
+    forgets_dy = gc.check_layer(SigmoidForgetsDy(), x, "Sigmoid, bug: no dy")
+    print("\n" + gc.format_report(rows + forgets_dy))
     say("""
-        The library's Sigmoid passes; the planted one fails on tensor x, by far more than the threshold.
-        Its analytic minus numeric is dy * y - dy * y (1 - y) = dy * y^2, so the worst entry is one where
-        y is near 1 (a large x): there the forgotten (1 - y) is near 0 and matters most. In a test,
-        assert_passed turns the report into an exception naming the component and the tensor:
+        The library's Sigmoid passes; the planted ones fail on tensor x, by far more than the threshold.
+        The first one's analytic minus numeric is dy * y - dy * y (1 - y) = dy * y^2, so its worst entry is
+        one where y is near 1 (a large x): there the forgotten (1 - y) is near 0 and matters most.
+        The second one scores a relative error near 1.00, which is also what a flipped sign scores. The
+        line under the table tells them apart: the checker compares your gradient with the numeric one
+        computed with dy = 1, and it matches, so the hint says dy is missing rather than a sign.
+        In a test, assert_passed turns the report into an exception naming the component and the tensor:
     """)
     try:
         gc.assert_passed(rows)
         named = False
     except gc.GradientCheckError as err:
         print("    GradientCheckError: " + str(err).splitlines()[0])
-        named = "forgets (1 - y) [planted]:x" in str(err)
+        named = "Sigmoid, bug: no (1 - y):x" in str(err)
     good, bad = rows
-    return good.passed and not bad.passed and bad.error > 1e-2 and named
+    return good.passed and not bad.passed and bad.error > 1e-2 and named \
+        and "ignores the upstream gradient dy" in forgets_dy[0].hint and "sign" not in forgets_dy[0].hint
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -123,19 +138,22 @@ def step_3():
     heading(3, "a planted bug in a loss: the Gaussian KL with dKL/dmu of the wrong sign")
     inputs = {"mu": randn(3, 4, 3), "logvar": randn(4, 4, 3)}                 # (N, J) = (4, 3)
     rows = gc.check_loss(gaussian_kl, inputs, ["mu", "logvar"], "gaussian_kl (library)") + \
-        gc.check_loss(kl_with_dmu_sign_flipped, inputs, ["mu", "logvar"], "gaussian_kl, -dmu [planted]")
+        gc.check_loss(kl_with_dmu_sign_flipped, inputs, ["mu", "logvar"], "gaussian_kl, bug: -dmu")
     print("\n" + gc.format_report(rows))
     say("""
         check_loss differentiates the returned value and compares each returned gradient: the planted
         version fails on mu and passes on logvar, so the mistake is in dmu, not in the value (a wrong
-        value would usually fail both). The error itself is a clue:
+        value would usually fail both). The size of the error is a clue, never a diagnosis:
           a sign flip       a = -n   gives |a - n| / (|a| + |n|) = 2|n| / 2|n| = 1 exactly
+          dy forgotten      a = n/dy gives about 1 too, for a random dy (step 2)
           a factor 2 extra  a = 2n   gives |n| / 3|n|  = 0.33
           1/N forgotten     a = N n  gives (N - 1) / (N + 1), 0.6 for N = 4
+        so the checker reads the pattern of the whole tensor instead (scratchvae/gradcheck/diagnose.py)
+        and says which it is, under the table.
     """)
     verdict = {r.tensor: r.passed for r in rows[2:]}
     return all(r.passed for r in rows[:2]) and verdict == {"mu": False, "logvar": True} \
-        and abs(rows[2].error - 1.0) < 1e-6
+        and abs(rows[2].error - 1.0) < 1e-6 and "a sign is flipped" in rows[2].hint
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -202,7 +220,7 @@ def step_5():
     rows = gc.check_function(reparameterize, reparameterize_backward, inputs, ["mu", "logvar"],
                           "reparameterize (library)") + \
         gc.check_function(reparameterize_std_is_var, reparameterize_std_is_var_backward, inputs, ["mu", "logvar"],
-                       "z = mu + exp(logvar) eps [planted]")
+                       "reparam, bug: std = var")
     print("\n" + gc.format_report(rows))
     say("""
         Every row passes, the planted one too. A gradient check asks one question: is backward the
@@ -239,7 +257,7 @@ def step_5():
 # ---------------------------------------------------------------------------------------------------
 LESSONS = {
     1: (step_1, "a correct layer passes with errors far below 1e-7, for x and every parameter"),
-    2: (step_2, "a missing factor in an activation's backward fails, and the report names tensor x"),
+    2: (step_2, "a missing factor in an activation's backward fails; a missing dy is named, not called a sign"),
     3: (step_3, "a sign error in dKL/dmu fails on mu only (error exactly 1), logvar stays ok"),
     4: (step_4, "in float32 a centred difference at h = 1e-5 is noise; in float64 it is exact to ~1e-10"),
     5: (step_5, "a wrong forward with a matching backward PASSES the check; sample statistics catch it"),
@@ -256,8 +274,9 @@ def main(argv=None):
         print(f"  [{'held' if ok else 'NOT HELD'}] {k}. {LESSONS[k][1]}")
     say("""
 
-        Now write backward passes yourself: demos/exercises/ (start with ex1_elu.py), then
-            python demos/exercises/check.py ex1
+        Now write backward passes yourself, from one dense layer to the whole VAE:
+            python -m scratchvae.exercises start      # copies the stubs into ./scratchvae_exercises
+            python -m scratchvae.exercises check 1    # after writing ./scratchvae_exercises/ex01_dense.py
     """)
     if not all(held.values()):
         print("\nSome lesson did not hold: the library's checker or a component changed behaviour.")
@@ -267,4 +286,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run_main("gradcheck_tour.py", main))

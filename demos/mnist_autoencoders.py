@@ -18,25 +18,24 @@ Steps: 1. read the flags  2. load MNIST  3. train the five autoencoders  4. PCA 
 5. evaluate on clean and on noisy test digits, and compare the linear AE's subspace with PCA's
 6. pictures  7. metrics.json  8. print the table.
 """
-import argparse
 import json
 import math
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-from scratchvae import backend, plots
-from scratchvae.data import DataError, load_mnist
+from scratchvae import backend, cli, plots
+from scratchvae.data import load_mnist
+from scratchvae.fast import Adam  # the fused Adam (textbook: scratchvae/nn/optim.py)
 from scratchvae.models.autoencoder import AEConfig, Autoencoder
-from scratchvae.nn.optim import Adam
-from scratchvae.train import TrainingDiverged, fit
+from scratchvae.train import SUMMARY_LEGEND, fit
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="Train plain, denoising, dropout, sparse and linear autoencoders on "
-                                            "MNIST, compare them with PCA, write a table and pictures to --out.")
+    p = cli.ArgumentParser(prog="mnist_autoencoders.py",
+                           description="Train plain, denoising, dropout, sparse and linear autoencoders on "
+                                       "MNIST, compare them with PCA, write a table and pictures to --out.")
     p.add_argument("--epochs", type=int, default=5, help="training epochs of each nonlinear autoencoder")
     p.add_argument("--batch-size", type=int, default=128, help="images per optimizer step")
     p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate of the nonlinear autoencoders")
@@ -54,6 +53,7 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0, help="seed for initialisation, shuffling and noise")
     p.add_argument("--data-dir", default=None, help="folder with MNIST-format IDX files (default: shipped MNIST)")
     p.add_argument("--out", default="runs/autoencoders", help="output folder for metrics.json and pictures")
+    p.add_argument("--overwrite", action="store_true", help="replace the files of a previous run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (one line per epoch only)")
     args = p.parse_args(argv)
     for name in ("epochs", "batch_size", "code", "linear_epochs", "n_train", "n_test"):
@@ -67,16 +67,23 @@ def parse_args(argv=None):
             p.error(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(args, name)}")
     if not 0 <= args.dropout < 1:
         p.error(f"--dropout must be in [0, 1), got {args.dropout}")
-    try:
-        args.hidden = tuple(int(h) for h in args.hidden.split(","))
-    except ValueError:
-        p.error(f"--hidden must be comma-separated integers such as 256 or 512,128, got {args.hidden!r}")
-    if any(h < 1 for h in args.hidden):
-        p.error(f"--hidden sizes must be at least 1, got {args.hidden}")
+    if args.seed < 0:
+        p.error(f"--seed must be an integer >= 0 (NumPy seeds are non-negative), got {args.seed}")
+    args.hidden = cli.int_list("--hidden", args.hidden)
+    cli.check_memory(model_bytes, {"--hidden": args.hidden, "--code": args.code, "--batch-size": args.batch_size},
+                     {"--hidden": (256,), "--code": 32, "--batch-size": 128})
     if args.code > min(args.n_train, 784):
         p.error(f"--code {args.code} must not exceed the pixels (784) or the training images ({args.n_train}), "
                 "or PCA has fewer components than the code")
     return args
+
+
+def model_bytes(**sizes):
+    """Estimated bytes of the five autoencoders with Adam, one batch (the test set: 10,000 images at once)
+    and MNIST itself."""
+    hidden, code, batch = sizes["--hidden"], sizes["--code"], sizes["--batch-size"]
+    widths = [784, *hidden, code, *hidden[::-1], 784]
+    return 5 * cli.mlp_bytes(widths, 0) + cli.mlp_bytes(widths, max(batch, 10000)) + 4 * 784 * 80000
 
 
 def linear_schedule(epochs, lr):
@@ -143,9 +150,11 @@ def squared_error(x_hat, x):
     return float(np.mean(np.sum(diff * diff, axis=1)))
 
 
+OUTPUTS = ("metrics.json", "reconstructions.png", "denoising.png")    # a folder holding these is a previous run
+
+
 def run(args):
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = cli.output_folder(args.out, OUTPUTS, overwrite=args.overwrite, resumable=False)   # before training
 
     # 2. data: float32 pixels in [0, 1]; one fixed noisy copy of the test set, x + s * eps, shared by all
     #    models. Not clipped to [0, 1]: it is exactly the corruption the denoising AE trains on.
@@ -166,6 +175,7 @@ def run(args):
                "sparse": AEConfig(**shared, l1=args.l1),
                "linear": AEConfig(hidden=(), code=args.code, activation="identity", likelihood="mse", seed=args.seed)}
     models, histories = {}, {}
+    print(f"per epoch: {SUMMARY_LEGEND}")
     for name, config in configs.items():
         stages = linear_schedule(args.linear_epochs, args.linear_lr) if name == "linear" else [(args.lr, args.epochs)]
         print(f"training the {name} autoencoder")
@@ -196,12 +206,16 @@ def run(args):
     angles = principal_angles_deg(w.T, pca[1])
 
     # 6. pictures, 7. metrics
-    pictures = draw(models, pca, w, x_train, x_test, x_noisy, args, out)
+    print(f"drawing the pictures into {out} ...", flush=True)
+    try:
+        pictures = draw(models, pca, w, x_train, x_test, x_noisy, args, out)
+    except OSError as err:
+        raise cli.UsageError(f"could not write the pictures into {out} ({err.strerror or err})") from None
     metrics = {"error": "squared error per image: sum over 784 pixels of (x_hat - x_clean)^2, mean over test images",
                "rows": rows, "principal_angles_deg": angles.tolist(), "largest_angle_deg": float(angles.max()),
                "args": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items()},
                "configs": {name: model.config_dict() for name, model in models.items()}, "histories": histories}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    cli.write_text(out / "metrics.json", json.dumps(metrics, indent=1))
     return rows, angles, pictures
 
 
@@ -254,11 +268,7 @@ def print_table(rows):
 def main(argv=None):
     args = parse_args(argv)                                                     # 1. flags (exit 2 if impossible)
     started = time.perf_counter()
-    try:
-        rows, angles, pictures = run(args)
-    except (DataError, ValueError, TrainingDiverged) as err:
-        print(f"mnist_autoencoders.py: error: {err}", file=sys.stderr)
-        return 2
+    rows, angles, pictures = run(args)
     print_table(rows)                                                           # 8. summary
     print("errors: squared error per test image, summed over pixels, against the clean digit; "
           f"noisy = input x + {args.noise_std} * N(0, I); code zeros = fraction of |h| < 0.01")
@@ -274,4 +284,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run_main("mnist_autoencoders.py", main))

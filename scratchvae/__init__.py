@@ -7,17 +7,29 @@ The folder listing is the table of contents; each module teaches one idea.
       activations  ReLU, LeakyReLU, Sigmoid, Tanh, ...      dropout      inverted dropout
       losses       MSE, Gaussian NLL, BCE from logits, L1   kl           closed-form Gaussian KL
       reparam      z = mu + exp(0.5 logvar) * eps           optim        SGD, Adam
+      softmax      softmax cross-entropy from logits
       gaussian     log N(z; mu, var) and its three gradients
     models/      the models built from them
       model        what the models share                    autoencoder  plain/denoising/dropout/sparse/linear
       vae          the VAE and its negative ELBO            iwae         importance-weighted log p(x)
+      cvae         the conditional VAE, P(x|y)              probe        softmax regression on frozen features
       deep         1 or 2 stochastic layers; the VAE and IWAE objectives (Burda et al. 2016)
+    fast/        the same formulas made fast, each tested equal to its textbook reference (training uses it)
+      adam         fused Adam over one flat buffer          bce          BCE value + gradient in one pass
+      latent       reparameterization + KL, fused           dense_act    bias + ReLU, fused both ways
+      vae          the VAE objective through them           engine       Numba / CuPy kernel / plain arrays
+      microbench   NumPy vs numexpr vs Numba per kernel
+
+    exercises/   the learner's track: stubs, reference answers, `python -m scratchvae.exercises`
+    gradcheck/   finite differences, the checker, and the mistake read from the error's pattern (diagnose)
 
     backend      NumPy or CuPy, chosen in one place       checks       clear errors for bad input
-    gradcheck    finite differences, the checker          selfcheck    every gradient, one command
+    cli          the commands' shared error boundary      selfcheck    every gradient, one command
     data         the IDX reader and MNIST                 train        the training loop
     checkpoint   atomic .npz save and load                plots        pictures
-    bench        speed against the matrix-product floor   schedule     the IWAE paper's training recipe
+    bench        speed against the matrix-product floor   diagnostics  KL per latent dimension, active units
+    auroc        the AUROC by ranks, ties counted half
+    schedule     the IWAE paper's training recipe
 """
 from .models.autoencoder import AEConfig, Autoencoder
 from .models.vae import VAE, VAEConfig

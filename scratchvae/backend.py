@@ -13,7 +13,12 @@ package that imports CuPy. Everything else asks it for:
 Choosing the backend:
     SCRATCHVAE_BACKEND=cupy python demos/mnist_vae.py     (environment variable, read at import)
     scratchvae.backend.use("cupy")                         (a call, before building models)
+    python demos/mnist_vae.py --device cpu                 (a command's flag: wins over the variable)
 "cpu"/"gpu" are accepted as aliases of "numpy"/"cupy".
+
+Importing never fails: a variable naming an unknown backend, or CuPy where there is none, is
+remembered, and the first use of the backend (xp(), rng(), asarray(), building a model) raises its
+BackendError, unless use() has chosen another backend first (that is how --device cpu overrides it).
 """
 import os
 
@@ -26,7 +31,28 @@ class BackendError(RuntimeError):
     """The requested backend cannot be used here (not installed, no GPU, unknown name)."""
 
 
-_state = {"name": "numpy", "xp": np, "dtype": np.dtype(np.float32)}
+_state = {"name": "numpy", "xp": np, "dtype": np.dtype(np.float32), "env_error": None}
+_registered = {}        # name -> (module, array type): CuPy-like modules added by register()
+
+
+def register(name, module, array_type):
+    """Make a CuPy-like module usable as a backend called `name` (use(name) selects it).
+
+    Its arrays (of `array_type`) must offer what this module uses of CuPy's: .get() to copy to the
+    host and .data.ptr for their address. The tests register a strict NumPy-backed stand-in for
+    CuPy this way (tests/strict_backend.py), so the CuPy code path runs on machines without a GPU.
+    """
+    _registered[name] = (module, array_type)
+
+
+def _device_module(a):
+    """The module of a device array (CuPy or registered), or None for anything else."""
+    if type(a).__module__.split(".")[0] == "cupy":
+        return _state["xp"] if _state["name"] == "cupy" else _load_cupy()
+    for module, array_type in _registered.values():
+        if isinstance(a, array_type):
+            return module
+    return None
 
 
 def _load_cupy():
@@ -56,22 +82,34 @@ def _load_cupy():
 
 def use(name):
     """Select the backend by name: 'numpy' (or 'cpu') or 'cupy' (or 'gpu'). Returns the module."""
+    if name in _registered:
+        _state["xp"], _state["name"], _state["env_error"] = _registered[name][0], name, None
+        return _state["xp"]
     key = _ALIASES.get(str(name).lower())
     if key is None:
         raise BackendError(f"unknown backend {name!r}: expected one of 'numpy', 'cpu', 'cupy', 'gpu'")
     _state["xp"] = np if key == "numpy" else _load_cupy()
     _state["name"] = key
+    _state["env_error"] = None                       # an explicit choice replaces SCRATCHVAE_BACKEND's
+    return _state["xp"]
+
+
+def _active():
+    """The active module, or the remembered SCRATCHVAE_BACKEND failure (one dict lookup per call)."""
+    if _state["env_error"] is not None:
+        raise _state["env_error"]
     return _state["xp"]
 
 
 def name():
-    """'numpy' or 'cupy'."""
+    """'numpy' or 'cupy' (or the name of a registered stand-in)."""
+    _active()
     return _state["name"]
 
 
 def xp():
     """The active array module."""
-    return _state["xp"]
+    return _active()
 
 
 def available():
@@ -92,8 +130,9 @@ def array_module(*arrays):
     a function given NumPy arrays computes with NumPy even while CuPy is active.
     """
     for a in arrays:
-        if type(a).__module__.split(".")[0] == "cupy":
-            return _state["xp"] if _state["name"] == "cupy" else _load_cupy()
+        module = _device_module(a)
+        if module is not None:
+            return module
     return np
 
 
@@ -116,26 +155,27 @@ def rng(seed=None):
     NumPy: numpy.random.default_rng (PCG64). CuPy: cupy.random.default_rng (XORWOW on the GPU).
     The same seed gives the same numbers run to run on one backend, not across backends.
     """
-    return _state["xp"].random.default_rng(seed)
+    return _active().random.default_rng(seed)
 
 
 def asarray(a, dtype=None):
     """Put `a` on the active backend (no copy when it is already there with this dtype)."""
+    module = _active()
     if _state["name"] == "numpy":
         a = to_host(a)                       # a CuPy array comes back to the host first
-    return _state["xp"].asarray(a, dtype=dtype)
+    return module.asarray(a, dtype=dtype)
 
 
 def to_host(a):
     """A NumPy copy of `a` for printing, plotting and saving (NumPy input is returned as is)."""
-    if type(a).__module__.split(".")[0] == "cupy":
+    if _device_module(a) is not None:
         return a.get()
     return np.asarray(a)
 
 
 def address(a):
     """The memory address of an array's first element (to tell whether arrays are views of one buffer)."""
-    if type(a).__module__.split(".")[0] == "cupy":
+    if _device_module(a) is not None:
         return a.data.ptr
     return a.__array_interface__["data"][0]
 
@@ -145,6 +185,23 @@ def to_float(a):
     return float(to_host(a))
 
 
-_env = os.environ.get("SCRATCHVAE_BACKEND")
-if _env:
-    use(_env)
+def on_device():
+    """True when the active backend keeps arrays off the host (CuPy, or a registered stand-in): then
+    every read of a value (to_float, bool(array)) waits for the device, and loops should read rarely."""
+    return _state["name"] != "numpy"
+
+
+def _from_environment():
+    """Apply SCRATCHVAE_BACKEND at import; remember (do not raise) a failure, naming the variable."""
+    value = os.environ.get("SCRATCHVAE_BACKEND")
+    if not value:
+        return
+    try:
+        use(value)
+    except BackendError as err:
+        advice = "" if "--device cpu" in str(err) else \
+            " (unset the variable, or override it: --device cpu for the demos, --backend numpy for the bench)"
+        _state["env_error"] = BackendError(f"SCRATCHVAE_BACKEND={value}: {err}{advice}")
+
+
+_from_environment()

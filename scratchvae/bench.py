@@ -12,12 +12,13 @@ and, with --torch, the PyTorch reference (../shared/bench/torch_vae.py, or any s
 "epoch_s S" per epoch) run in the same invocation, one after the other, so both see the same machine.
 Nothing here asserts a time; the figures are for people.
 
-    python -m scratchvae.bench                         # NumPy, 3 epochs after a warm-up
+    python -m scratchvae.bench                         # NumPy, median of 3 epochs after a warm-up
     python -m scratchvae.bench --torch /tmp/torchref/bin/python
     python -m scratchvae.bench --backend cupy --batch-size 512
 """
-import argparse
 import json
+import os
+import platform
 import re
 import resource
 import statistics
@@ -26,10 +27,14 @@ import sys
 import time
 from pathlib import Path
 
-from . import backend
+import numpy as np
+
+from . import backend, cli
 from .data import load_mnist
+from .fast import Adam as FusedAdam
+from .fast import engine
 from .models.vae import VAE, VAEConfig
-from .nn.optim import Adam
+from .nn import optim
 from .train import fit
 
 TORCH_SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "torch_vae.py"
@@ -70,18 +75,78 @@ def time_floor(shapes, steps, dtype, repeats=3):
     return statistics.median(times)
 
 
+def machine():
+    """What the figures were measured on: CPU model and cores, the BLAS NumPy calls, the GPU if any."""
+    cpu = "unknown CPU"
+    try:
+        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        cpu = platform.processor() or cpu
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    threads = {k: os.environ[k] for k in names if k in os.environ}
+    info = {"cpu": cpu, "cpu_cores": os.cpu_count(), "blas": _blas(), "blas_env": threads, "numpy": np.__version__,
+            "fast_engine": engine.engine(backend.xp())}
+    if backend.name() == "cupy":
+        props = backend.xp().cuda.runtime.getDeviceProperties(backend.xp().cuda.Device().id)
+        info["gpu"] = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
+    return info
+
+
+def _blas():
+    """The BLAS library and its thread count: from threadpoolctl if installed, else numpy.show_config."""
+    try:
+        from threadpoolctl import threadpool_info
+        found = [f"{d.get('internal_api')} {d.get('version')} ({d.get('num_threads')} threads)"
+                 for d in threadpool_info() if d.get("user_api") == "blas"]
+        if found:
+            return ", ".join(found)
+    except ImportError:
+        pass
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas.get('name')} {blas.get('version')}"
+    except Exception:                     # older NumPy has no mode="dicts"; the figure is informative only
+        return "unknown BLAS"
+
+
 def _sync():
     if backend.name() == "cupy":
         backend.xp().cuda.Device().synchronize()
 
 
-def time_training(config, x, batch_size, epochs):
-    """Median epoch time of train.fit over `epochs` epochs, after a short warm-up run."""
-    model = VAE(config)
-    opt = Adam(list(model.parameters()))
+def time_training(config, x, batch_size, epochs, fast=True):
+    """Median epoch time of train.fit over `epochs` epochs, after a short warm-up run.
+    fast=True trains as the library does (scratchvae/fast/); False runs the textbook code alone."""
+    model = VAE(config, fast=fast)
+    opt = (FusedAdam if fast else optim.Adam)(list(model.parameters()))
     fit(model, opt, x[:batch_size * 20], epochs=1, batch_size=batch_size, progress=False, log=None)  # warm-up
     history = fit(model, opt, x, epochs=epochs, batch_size=batch_size, progress=False, log=None)
     return statistics.median(r["seconds"] for r in history), history[-1]["train_loss"]
+
+
+def profile_step(config, x, batch_size, fast, steps=40):
+    """Median milliseconds per step of its parts: the whole objective (forward + backward), the
+    optimizer step, and the BCE's value and gradient alone (already inside the objective)."""
+    from .fast import bce as fast_bce
+    from .nn.losses import bce_with_logits
+    model = VAE(config, fast=fast)
+    opt = (FusedAdam if fast else optim.Adam)(list(model.parameters()))
+    rng = backend.rng(0)
+    xb = x[:batch_size]
+    logits = backend.asarray(backend.to_host(xb) * 8 - 4, dtype=xb.dtype)
+    loss = fast_bce.bce_with_logits if fast else bce_with_logits
+    parts = {"objective": lambda: model.objective(xb, rng), "optimizer": opt.step, "bce": lambda: loss(logits, xb)}
+    times = {key: [] for key in parts}
+    for _ in range(steps + 3):                                     # interleaved; the first 3 rounds warm up
+        for key, thunk in parts.items():
+            _sync()
+            t0 = time.perf_counter()
+            thunk()
+            _sync()
+            times[key].append(time.perf_counter() - t0)
+    return {key: 1e3 * statistics.median(ts[3:]) for key, ts in times.items()}
 
 
 def time_torch(python, script, epochs):
@@ -99,11 +164,11 @@ def time_torch(python, script, epochs):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m scratchvae.bench", description=__doc__.split("\n\n")[0])
+    p = cli.ArgumentParser(prog="python -m scratchvae.bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--backend", default=None, help="numpy (cpu) or cupy (gpu); default SCRATCHVAE_BACKEND or numpy")
-    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=128, help="images per step")
     p.add_argument("--hidden", default="400", help="hidden sizes, comma separated")
-    p.add_argument("--latent", type=int, default=20)
+    p.add_argument("--latent", type=int, default=20, help="latent dimensions J")
     p.add_argument("--epochs", type=int, default=3, help="timed epochs (the median is reported)")
     p.add_argument("--images", type=int, default=60000, help="training images per epoch (fewer for a quick look)")
     p.add_argument("--torch", metavar="PYTHON", default=None,
@@ -111,46 +176,78 @@ def main(argv=None):
     p.add_argument("--torch-script", default=str(TORCH_SCRIPT), help="the PyTorch reference script")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     args = p.parse_args(argv)
-    if min(args.batch_size, args.epochs, args.latent, args.images) < 1:
-        p.error("--batch-size, --epochs, --latent and --images must be at least 1")
+    for flag in ("batch_size", "epochs", "latent", "images"):
+        if getattr(args, flag) < 1:
+            p.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
+    hidden = cli.int_list("--hidden", args.hidden)
+    args.hidden = ",".join(map(str, hidden))
+    cli.check_memory(_bench_bytes, {"--hidden": hidden, "--latent": args.latent, "--batch-size": args.batch_size},
+                     {"--hidden": (400,), "--latent": 20, "--batch-size": 128})
+    if args.json:                                  # checked now, not after minutes of timing
+        target = Path(args.json)
+        if target.is_dir() or not target.parent.is_dir() or not os.access(target.parent, os.W_OK):
+            p.error(f"--json {args.json} must be a file in an existing, writable folder")
     if args.backend:
-        try:
-            backend.use(args.backend)
-        except backend.BackendError as err:
-            p.error(str(err))
+        backend.use(args.backend)
+    else:
+        backend.xp()                               # a SCRATCHVAE_BACKEND that cannot be used: one line
     if args.torch and not Path(args.torch_script).is_file():
         p.error(f"--torch-script {args.torch_script} not found: pass the PyTorch reference script "
                 "(shared/bench/torch_vae.py in this project's workspace, or any script printing 'epoch_s S')")
-    hidden = tuple(int(h) for h in args.hidden.split(","))
     config = VAEConfig(hidden=hidden, latent=args.latent)
 
     x, _ = load_mnist("train")
     x = backend.asarray(x[:args.images])
     steps = -(-x.shape[0] // args.batch_size)
+    info = machine()
     epoch_s, loss = time_training(config, x, args.batch_size, args.epochs)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024     # before the textbook run's temporaries
     shapes = matmul_shapes(VAE(config), args.batch_size)
     floor_s = time_floor(shapes, steps, backend.float_dtype())
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result = {"backend": backend.name(), "model": f"784-{args.hidden}-{args.latent}", "batch_size": args.batch_size,
-              "steps_per_epoch": steps, "epoch_seconds": epoch_s, "images_per_second": x.shape[0] / epoch_s,
+    text_s, text_loss = time_training(config, x, args.batch_size, args.epochs, fast=False)
+    profile = {"fast": profile_step(config, x, args.batch_size, True),
+               "textbook": profile_step(config, x, args.batch_size, False),
+               "matmuls": 1e3 * floor_s / steps}
+    result = {**info, "backend": backend.name(), "model": f"784-{args.hidden}-{args.latent}",
+              "batch_size": args.batch_size, "steps_per_epoch": steps, "epoch_seconds": epoch_s,
+              "images_per_second": x.shape[0] / epoch_s, "textbook_epoch_seconds": text_s,
               "matmul_floor_seconds": floor_s, "matmuls_per_step": len(shapes), "ratio_to_floor": epoch_s / floor_s,
-              "peak_rss_mb": peak_mb, "last_train_loss": loss}
+              "peak_rss_mb": peak_mb, "last_train_loss": loss, "textbook_last_train_loss": text_loss,
+              "step_ms": profile}
     if args.torch:
         torch_s = time_torch(args.torch, args.torch_script, args.epochs)
         if torch_s is not None:
             result.update({"torch_epoch_seconds": torch_s, "ratio_to_torch": epoch_s / torch_s})
 
     print(f"scratchvae {result['model']} VAE on {result['backend']}, batch {args.batch_size}, {steps} steps per epoch")
-    print(f"  epoch (median of {args.epochs})   {epoch_s:7.3f} s   {result['images_per_second']:9,.0f} images/s")
-    print(f"  matmul floor ({len(shapes)} per step)  {floor_s:7.3f} s   ratio {result['ratio_to_floor']:.2f}")
+    env = " ".join(f"{k}={v}" for k, v in info["blas_env"].items()) or "no *_NUM_THREADS set"
+    print(f"  machine: {info['cpu']}, {info['cpu_cores']} cores; BLAS {info['blas']} ({env}); NumPy {info['numpy']}; "
+          f"fused kernels: {info['fast_engine']}" + (f"; GPU {info['gpu']}" if "gpu" in info else ""))
+    w = 31                                         # one label column, so the figures line up
+    print(f"  {f'epoch, fast path (median of {args.epochs})':{w}s} {epoch_s:8.3f} s   "
+          f"{result['images_per_second']:9,.0f} images/s")
+    print(f"  {'epoch, textbook code':{w}s} {text_s:8.3f} s   ratio {text_s / epoch_s:.2f} (textbook / fast)")
+    print(f"  {f'matmul floor ({len(shapes)} per step)':{w}s} {floor_s:8.3f} s   ratio {result['ratio_to_floor']:.2f}"
+          " (fast / floor)")
     if "torch_epoch_seconds" in result:
-        print(f"  PyTorch reference         {result['torch_epoch_seconds']:7.3f} s   "
+        print(f"  {f'PyTorch reference (median of {args.epochs})':{w}s} {result['torch_epoch_seconds']:8.3f} s   "
               f"ratio {result['ratio_to_torch']:.2f} (scratchvae / torch)")
-    print(f"  peak resident memory      {peak_mb:7.0f} MB")
+    print(f"  {'peak resident memory':{w}s} {peak_mb:8.0f} MB")
+    fast_ms, text_ms = profile["fast"], profile["textbook"]
+    print(f"  {'per step, ms (median)':{w}s} {'fast':>8s}  {'textbook':>8s}    matmuls alone {profile['matmuls']:.3f}")
+    for key, label in (("objective", "forward + backward"), ("optimizer", "Adam step"), ("bce", "  of which BCE")):
+        print(f"    {label:{w - 2}s} {fast_ms[key]:8.3f}  {text_ms[key]:8.3f}")
     if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
+        cli.write_text(args.json, json.dumps(result, indent=1))
     return 0
 
 
+def _bench_bytes(**sizes):
+    """Estimated bytes of the benchmarked VAE with Adam, one batch, and MNIST itself."""
+    hidden, J, batch = sizes["--hidden"], sizes["--latent"], sizes["--batch-size"]
+    widths = [784, *hidden, 2 * J] + [J, *hidden[::-1], 784]
+    return cli.mlp_bytes(widths, batch) + 4 * 784 * 60000
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run_main("python -m scratchvae.bench", main))

@@ -73,9 +73,58 @@ def check_positive_int(where, name, value):
     return int(value)
 
 
+def check_number(where, name, value, *, low=None, high=None, low_open=False, high_open=False, finite=True):
+    """A real number (Python or NumPy scalar, not bool), optionally finite and within bounds; returns a float.
+
+    check_number("gaussian_nll", "sigma", s, low=0, low_open=True) accepts 0.1 and np.float32(0.1),
+    and refuses 0, -1, inf, nan, "0.1" and True, each with a message naming sigma.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{where}: {name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if finite and not math.isfinite(value):
+        raise ValueError(f"{where}: {name} must be a finite number, got {value!r}")
+    below = low is not None and (value <= low if low_open else value < low)
+    above = high is not None and (value >= high if high_open else value > high)
+    if below or above or math.isnan(value):
+        lo = "" if low is None else ("(" if low_open else "[") + f"{low}, "
+        hi = "" if high is None else f"{high}" + (")" if high_open else "]")
+        want = f"in {lo}{hi}" if low is not None and high is not None else \
+            (f"{'>' if low_open else '>='} {low}" if low is not None else f"{'<' if high_open else '<='} {high}")
+        raise ValueError(f"{where}: {name} must be {want}, got {value!r}")
+    return value
+
+
+def check_float_dtype(where, name, dtype):
+    """float32 or float64 (the dtypes parameters may have); returns the np.dtype."""
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{where}: {name} must be float32 or float64, got {dtype!r}") from None
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"{where}: {name} must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def check_seed(where, seed):
+    """A seed for np.random.default_rng: an integer >= 0 (a list of them is accepted too)."""
+    items = seed if isinstance(seed, (list, tuple)) else [seed]
+    for s in items:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0:
+            raise ValueError(f"{where}: seed must be an integer >= 0 (or a list of them), got {seed!r}")
+    return [int(s) for s in seed] if isinstance(seed, (list, tuple)) else int(seed)
+
+
+def check_rows(where, name, a):
+    """A batch must hold at least one row: per-image means divide by N."""
+    if a.shape[0] == 0:
+        raise ValueError(f"{where}: {name} has 0 rows (shape {tuple(a.shape)}); a batch needs at least one example")
+    return a
+
+
 def check_probability(where, name, value, *, upper_open=True):
     """Rates such as dropout: a float in [0, 1) (or [0, 1] when upper_open is False)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"{where}: {name} must be a number, got {value!r}")
     ok = 0.0 <= value < 1.0 if upper_open else 0.0 <= value <= 1.0
     if not ok:

@@ -15,8 +15,22 @@ a flag combination is impossible or an output folder cannot be written) and the 
 classes for inputs: `BackendError`, `DataError`, `CheckpointError`, `TrainingDiverged`. Plain
 ValueError and TypeError are *not* caught: inside a command they mean a value slipped past the
 command's own validation, which is a bug to fix, not a message to hide.
+
+The helpers below check a command's inputs BEFORE any work starts, so nothing trained is lost:
+
+    ArgumentParser        argparse with --help showing defaults and a bad flag as one line (UsageError)
+    output_folder(...)    --out: '' / a file / a path under a file / not writable / a previous run's files
+    check_memory(...)     refuse a model or batch whose arrays would not fit in this machine's memory
+
+Output-folder policy (one rule for every command): a folder that does not exist or holds none of
+the files this command writes is used as is; a folder holding a previous run's files is refused
+unless --resume (continue that run) or --overwrite (replace its files) says what to do.
 """
+import argparse
+import os
 import sys
+import tempfile
+from pathlib import Path
 
 
 class UsageError(ValueError):
@@ -42,3 +56,140 @@ def run_main(prog, main, argv=None):
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:                      # `... | head`: the reader left; nothing more to say
+        sys.stdout = open(os.devnull, "w")       # noqa: SIM115 (stays open until exit, so no second error)
+        return 1
+
+
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """--help shows '(default: X)' after each flag that has a default worth naming (not None, not a switch)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        quiet = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if "default" in text or quiet or not action.option_strings:
+            return text
+        return f"{text} (default: {action.default})"
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with two changes: --help shows every default, and a bad flag raises UsageError.
+
+    argparse's own error() prints the whole usage block before its message and exits; raised as
+    UsageError instead, it reaches run_main and becomes one line naming the flag.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _DefaultsFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        raise UsageError(f"{message} (--help lists the flags)")
+
+
+def int_list(flag, text, allow_empty=False):
+    """'512,256' -> (512, 256) ('' -> () if allow_empty); anything else is a UsageError naming the flag."""
+    try:
+        sizes = tuple(int(h) for h in str(text).split(",") if h.strip())
+    except ValueError:
+        raise UsageError(f"{flag} must be comma-separated integers such as 400 or 512,256, got {text!r}") from None
+    if (not sizes and not allow_empty) or any(h < 1 for h in sizes):
+        raise UsageError(f"{flag} sizes must be integers >= 1, got {text!r}")
+    return sizes
+
+
+# ---- output folders --------------------------------------------------------------------------------
+
+def output_folder(path, writes, *, flag="--out", resume=False, overwrite=False, resumable=True):
+    """Create and probe the output folder before any training; return it as a Path.
+
+    writes: the file names the command writes there (a previous run is recognised by them).
+    resumable: whether the command has a --resume flag (the refusal offers it only then).
+    Refused, each with one line: '' (which would mean the current folder), an existing file, a path
+    under a file, a folder this process cannot write, and a folder holding a previous run's files
+    (unless resume or overwrite).
+    """
+    if str(path).strip() == "":
+        raise UsageError(f"{flag} must name a folder, got '' (use {flag} . for the current folder)")
+    out = Path(path).expanduser()
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{flag} {path} is a file, not a folder; choose another {flag}")
+    if not resume:
+        found = sorted(name for name in writes if (out / name).exists())
+        if found and not overwrite:
+            options = "pass --resume to continue it, --overwrite to replace it" if resumable else \
+                "pass --overwrite to replace it"
+            raise UsageError(f"{flag} {path} already holds a previous run ({', '.join(found)}); {options}, "
+                             f"or choose another {flag}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
+            pass                                   # proves the folder takes a new file (permissions, disk)
+    except OSError as err:
+        raise UsageError(f"{flag} {path} cannot be used as an output folder "
+                         f"({err.strerror or type(err).__name__}: {err.filename or path})") from None
+    return out
+
+
+def write_text(path, text):
+    """Write a small text output atomically (temp file + rename); a full disk is one line, not a traceback."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except OSError as err:
+        raise UsageError(f"could not write {path} ({err.strerror or type(err).__name__}); "
+                         "the previous version, if any, is unchanged") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+# ---- memory ----------------------------------------------------------------------------------------
+
+def available_memory():
+    """Bytes of physical memory on this machine (None where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def mlp_bytes(widths, batch, itemsize=4, optimizer_copies=3, activation_copies=4):
+    """Estimated bytes to train an MLP through `widths` (e.g. [784, 400, 40, ...]) on batches of `batch`.
+
+    parameters P = sum (n_in + 1) n_out; memory ~ P * (1 + 1 gradient + 2 Adam moments) plus about four
+    (batch, width) arrays per layer (outputs, cached inputs, gradients, temporaries). Python ints: no overflow.
+    """
+    params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
+    activations = batch * sum(widths)
+    return itemsize * (params * (1 + optimizer_copies) + activations * activation_copies)
+
+
+def _human(n):
+    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
+        if unit == "PB":
+            return f"{n:,.1f} PB" if n < 1e4 else f"{n:.1e} PB"
+        if n < 1024:
+            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+
+
+def check_memory(estimate, values, defaults, what="the model and one batch"):
+    """Refuse, before anything is allocated, sizes whose arrays would not fit in this machine's memory.
+
+    estimate(**sizes) -> bytes; values: {flag: value} as given; defaults: {flag: default}. The message
+    names the flag to blame: the one that alone (the others at their defaults) is too much, or all of them.
+    """
+    have = available_memory()
+    needed = estimate(**values)
+    if have is None or needed <= have:
+        return needed
+    alone = [flag for flag in values if estimate(**{**defaults, flag: values[flag]}) > have]
+    blamed = alone[0] if len(alone) == 1 else "/".join(alone or values)
+    show = lambda v: ",".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)  # noqa: E731
+    given = ", ".join(f"{flag} {show(values[flag])}" for flag in (alone or values))
+    raise UsageError(f"{given}: {what} would need about {_human(needed)} of memory ({needed:.2g} bytes), more "
+                     f"than this machine's {_human(have)}; choose a smaller {blamed}")

@@ -21,13 +21,16 @@ Binarization, for Bernoulli likelihoods on true binary data (Salakhutdinov & Mur
 """
 import gzip
 import hashlib
+import math
 import os
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from . import backend
+from .cli import available_memory
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "mnist"
 FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -39,18 +42,14 @@ class DataError(ValueError):
     """A dataset file is missing, truncated, corrupt, or not IDX."""
 
 
-def _open(data_dir, stem):
-    """Decompressed bytes of stem(.gz) in data_dir, and the path that was read."""
+CHUNK = 1 << 20                   # bytes read at a time: memory follows the header, never the file
+
+
+def _find(data_dir, stem):
+    """The path of stem.gz (preferred) or stem in data_dir."""
     for path in (data_dir / (stem + ".gz"), data_dir / stem):
         if path.is_file():
-            try:
-                if path.suffix == ".gz":
-                    with gzip.open(path, "rb") as f:
-                        return f.read(), path
-                return path.read_bytes(), path
-            except (OSError, EOFError, gzip.BadGzipFile) as err:
-                raise DataError(f"{path}: cannot be read as gzip ({type(err).__name__}: {err}); "
-                                "the file is truncated or corrupt, copy it again") from None
+            return path
     raise DataError(f"{data_dir / (stem + '.gz')}: file not found (nor {stem} uncompressed). "
                     f"Expected the four MNIST IDX files {sorted(s for p in FILES.values() for s in p)} "
                     f"in {data_dir}")
@@ -69,27 +68,81 @@ def _expected_sums(data_dir):
     return table
 
 
-def parse_idx(raw, name="<bytes>"):
-    """IDX bytes -> uint8 array of the shape the header declares. Raises DataError on any mismatch."""
-    if len(raw) < 8:
-        raise DataError(f"{name}: only {len(raw)} bytes, too short for an IDX header")
-    magic = struct.unpack(">I", raw[:4])[0]
+def parse_header(head, name="<bytes>"):
+    """(shape, header bytes) from the first bytes of an IDX file; DataError unless the header is usable.
+
+    Checked here, before any data is read: the magic number, the number of items (0 is refused), and
+    the size the dimensions claim, multiplied in Python integers (no int64 overflow) and refused
+    when it could not be an array (more than 2**62 bytes).
+    """
+    if len(head) < 8:
+        raise DataError(f"{name}: only {len(head)} bytes, too short for an IDX header")
+    magic = struct.unpack(">I", head[:4])[0]
     if magic not in MAGIC:
         raise DataError(f"{name}: magic number {magic:#010x} is not an IDX uint8 file "
                         "(expected 0x00000803 for images or 0x00000801 for labels)")
     ndim = MAGIC[magic]
     header = 4 + 4 * ndim
-    shape = struct.unpack(">" + "I" * ndim, raw[4:header])
-    expected = header + int(np.prod(shape))
+    if len(head) < header:
+        raise DataError(f"{name}: only {len(head)} bytes, too short for a {ndim}-D IDX header ({header} bytes)")
+    shape = struct.unpack(">" + "I" * ndim, head[4:header])
+    if shape[0] == 0:
+        raise DataError(f"{name}: the header says the file holds 0 {'images' if ndim == 3 else 'labels'}; "
+                        "an empty dataset cannot be trained on")
+    size = math.prod(shape)
+    if size > 2**62:
+        raise DataError(f"{name}: header dimensions {shape} multiply to {size} bytes, more than any array can "
+                        "hold: the header is corrupt")
+    return shape, header
+
+
+def parse_idx(raw, name="<bytes>"):
+    """IDX bytes -> uint8 array of the shape the header declares. Raises DataError on any mismatch."""
+    shape, header = parse_header(raw[:16], name)
+    expected = header + math.prod(shape)
     if len(raw) != expected:
         raise DataError(f"{name}: header says shape {shape} ({expected} bytes) but the file has "
                         f"{len(raw)} bytes: {'truncated' if len(raw) < expected else 'trailing data'}")
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
+def _read_stream(f, path):
+    """Read an IDX stream header first, then exactly the bytes it announces (+1 to detect trailing data)."""
+    head = f.read(16)                              # the longest header (3-D) is 16 bytes
+    shape, header = parse_header(head, str(path))
+    expected = header + math.prod(shape)
+    memory = available_memory()
+    if memory is not None and expected > memory:
+        raise DataError(f"{path}: header says shape {shape}, {expected:,} bytes, more than this machine's memory "
+                        f"({memory:,} bytes): the header is corrupt or the dataset too large to load")
+    parts, have = [head], len(head)
+    while have < expected + 1:                     # never more than the header announced, plus one byte
+        chunk = f.read(min(CHUNK, expected + 1 - have))
+        if not chunk:
+            break
+        parts.append(chunk)
+        have += len(chunk)
+    if have != expected:
+        raise DataError(f"{path}: header says shape {shape} ({expected} bytes) but the "
+                        f"{'decompressed ' if path.suffix == '.gz' else ''}file has "
+                        f"{'only ' + str(have) + ' bytes: truncated' if have < expected else 'more: trailing data'}")
+    return b"".join(parts)
+
+
 def read_idx(data_dir, stem, verify=True):
-    """Read one IDX file (stem without .gz) from data_dir, checking its SHA-256 if known."""
-    raw, path = _open(Path(data_dir), stem)
+    """Read one IDX file (stem without .gz) from data_dir, checking its SHA-256 if known.
+
+    Memory is bounded by what the header announces: a .gz whose header claims 64 images is read
+    for 64 images and one byte more, however much data the archive would decompress to.
+    """
+    path = _find(Path(data_dir), stem)
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as f:
+            raw = _read_stream(f, path)
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as err:
+        raise DataError(f"{path}: cannot be read{' as gzip' if path.suffix == '.gz' else ''} "
+                        f"({type(err).__name__}: {err}); the file is truncated or corrupt, copy it again") from None
     if verify:
         want = _expected_sums(Path(data_dir)).get(stem)
         got = hashlib.sha256(raw).hexdigest()

@@ -6,6 +6,8 @@
     save_latent_scatter    latent means coloured by digit; a linear (LDA) projection when J > 2
     save_manifold          the decoder over a grid of z values spaced by normal quantiles (J = 2)
     save_loss_curves       train and test loss per epoch, and the ELBO's two parts
+    save_kl_per_dim        the KL of each latent dimension, largest first (posterior collapse at a glance)
+    save_labelled_points   y against x, points joined and labelled (rate against distortion, units against beta)
 
 Every function takes host or device arrays, moves them to the host (backend.to_host) and returns
 the path it wrote. Images are (N, D) rows with D = side * side pixels in [0, 1].
@@ -90,9 +92,12 @@ def project_2d(z, labels=None):
     J <= 2: z itself. Otherwise, with labels: Fisher's linear discriminant (LDA), the linear view
     that best separates the classes, i.e. the top eigenvectors w of  S_b w = lambda S_w w  (S_b and
     S_w: between- and within-class scatter). Without labels: the top two principal components.
-    Both are linear maps of z, so what looks separated in the picture is separated in z.
+    Both are linear maps of z, so what looks separated in the picture is separated in z. With too
+    few points for LDA (S_w is singular unless N - classes >= J) the principal components are used.
     """
     z = backend.to_host(z).astype(np.float64)
+    if labels is not None and len(z) - len(np.unique(backend.to_host(labels))) < z.shape[1]:
+        labels = None                                     # S_w would be singular: fall back to PCA
     if z.shape[1] == 1:
         return np.hstack([z, np.zeros_like(z)]), ("z1", "")
     if z.shape[1] == 2:
@@ -100,8 +105,9 @@ def project_2d(z, labels=None):
     centred = z - z.mean(axis=0)
     if labels is None:
         _, s, vt = np.linalg.svd(centred, full_matrices=False)
-        share = s[:2] ** 2 / np.sum(s ** 2)
-        return centred @ vt[:2].T, (f"PC 1 ({share[0]:.0%} of variance)", f"PC 2 ({share[1]:.0%})")
+        share = s[:2] ** 2 / max(np.sum(s ** 2), np.finfo(float).tiny)
+        share, vt = np.pad(share, (0, 2 - len(share))), np.pad(vt[:2], ((0, 2 - len(vt[:2])), (0, 0)))
+        return centred @ vt.T, (f"PC 1 ({share[0]:.0%} of variance)", f"PC 2 ({share[1]:.0%})")
     labels = backend.to_host(labels)
     J = z.shape[1]
     s_w, s_b = np.zeros((J, J)), np.zeros((J, J))
@@ -153,6 +159,8 @@ def save_loss_curves(history, path, title=None):
     # for a VAE plot the -ELBO on both sides (train_loss is the objective, rec + beta_t KL, during warm-up)
     train_key = "train_neg_elbo" if "train_neg_elbo" in history[0] else "train_loss"
     axes[0].plot(epochs, [r[train_key] for r in history], "o-", label="train")
+    if train_key == "train_neg_elbo" and any(r["train_loss"] != r["train_neg_elbo"] for r in history):
+        axes[0].plot(epochs, [r["train_loss"] for r in history], "^:", label="train objective (rec + beta KL)")
     if "test_loss" in history[0]:
         axes[0].plot(epochs, [r["test_loss"] for r in history], "s-", label="test")
     axes[0].set_xlabel("epoch")
@@ -170,4 +178,41 @@ def save_loss_curves(history, path, title=None):
         axes[1].grid(alpha=0.3)
     if title:
         fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def save_kl_per_dim(kl_per_dim, path, threshold=None, title=None):
+    """kl_per_dim (J,): one bar per latent dimension, sorted largest first, labelled with its index.
+
+    Collapsed dimensions (KL about 0: q(z_j|x) is the prior for every x) sit at the right end.
+    threshold: optional height of a dashed reference line (nats).
+    """
+    kl = np.asarray(backend.to_host(kl_per_dim), dtype=np.float64)
+    order = np.argsort(-kl, kind="stable")
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.28 * kl.size + 1.5), 3.4))
+    ax.bar(np.arange(kl.size), kl[order], color="tab:blue")
+    ax.set_xticks(np.arange(kl.size))
+    ax.set_xticklabels([str(j) for j in order], fontsize=7)
+    ax.set_xlabel("latent dimension j (sorted by KL)")
+    ax.set_ylabel("test KL_j, nats per image")
+    if threshold is not None:
+        ax.axhline(threshold, color="gray", linestyle="--", linewidth=1)
+    ax.grid(alpha=0.3, axis="y")
+    ax.set_title(title or f"KL per dimension: total {kl.sum():.2f} nats", fontsize=10)
+    return _save(fig, path)
+
+
+def save_labelled_points(x, y, point_labels, path, xlabel, ylabel, title=None, logx=False):
+    """One line through the points (x_i, y_i), each annotated with point_labels[i]."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    ax.plot(x, y, "o-")
+    for xi, yi, label in zip(x, y, point_labels):
+        ax.annotate(str(label), (xi, yi), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    if logx:
+        ax.set_xscale("log", base=2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=10)
     return _save(fig, path)

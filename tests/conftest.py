@@ -1,11 +1,15 @@
-"""Every test that takes the `xp` fixture runs once per available backend (NumPy always; CuPy
-where it is installed and a GPU answers). Tests that only make sense on the CPU use NumPy directly."""
+"""Every test that takes the `xp` fixture runs once per backend: NumPy; "strict", a NumPy-backed
+stand-in for CuPy that refuses what CuPy refuses (strict_backend.py), so the CuPy code path is tested
+on every machine; and CuPy where it is installed and a GPU answers. Tests that only make sense on the
+CPU use NumPy directly."""
 import numpy as np
 import pytest
+from strict_backend import StrictArray, strict
 
 from scratchvae import backend
 
-BACKENDS = backend.available()
+backend.register("strict", strict, StrictArray)
+BACKENDS = [*backend.available(), "strict"]
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +24,7 @@ def _numpy_unless_asked(request):
     backend.use(previous)
 
 
-@pytest.fixture(params=["numpy", "cupy"])
+@pytest.fixture(params=["numpy", "strict", "cupy"])
 def xp(request):
     if request.param not in BACKENDS:
         pytest.skip(f"{request.param} backend not available here")

@@ -1,225 +1,249 @@
-"""The gradient-check teaching material: the tour catches its planted bugs, and the exercise checker
-passes the reference answers, calls an untouched stub a stub, and names the tensor of a wrong answer."""
-import importlib.util
+"""The learner's track: the reference answers pass, a fresh workspace is "not started", and for every
+exercise typical mistakes, planted into a copy of the reference answer, fail with the right symptom named."""
+import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from scratchvae.nn.kl import gaussian_kl
-from scratchvae.nn.losses import l1_penalty
+from scratchvae.exercises import runner
+from scratchvae.exercises.__main__ import main
+from scratchvae.exercises.track import TRACK, find
 
-DEMOS = Path(__file__).resolve().parents[1] / "demos"
-TOUR = DEMOS / "gradcheck_tour.py"
-CHECK = DEMOS / "exercises" / "check.py"
-EXERCISES = ["ex1", "ex2", "ex3"]
+TOUR = Path(__file__).resolve().parents[1] / "demos" / "gradcheck_tour.py"
 
 
-def load(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def answers(tmp_path):
+    """A workspace holding every reference answer (exercise 9 needs the others beside it)."""
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    for ex in TRACK:
+        shutil.copyfile(runner.SOLUTIONS / ex.file, folder / ex.file)
+    return folder
 
 
-checker = load(CHECK, "exercise_checker")
+def plant(folder, number, *edits):
+    """Apply (old, new) replacements to the answer of exercise `number`; each old must be there once."""
+    path = folder / find(number).file
+    text = path.read_text()
+    for old, new in edits:
+        assert text.count(old) == 1, f"{old!r} not found once in {path.name}"
+        text = text.replace(old, new)
+    path.write_text(text)
 
 
-def report_rows(text):
-    """{(component, tensor): 'ok' or 'FAIL'} from every format_report row in the text."""
-    rows = {}
-    for line in text.splitlines():
-        verdict = "ok" if line.endswith("  ok") else "FAIL" if "  FAIL (>" in line else None
-        if verdict and len(line) > 50:
-            rows[(line[:34].rstrip(), line[35:49].strip())] = verdict
-    return rows
+def check(folder, number):
+    """(status, the report with its line wrapping undone, so a phrase may be searched across lines)."""
+    result = runner.run(find(number), folder)
+    return result.status, " ".join(runner.report(result).split())
 
 
-def check(capsys, *argv):
-    """Run the exercise checker in this process: (exit status, stdout, stderr)."""
-    status = checker.main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
+# Each entry: exercise, the planted edits, the words the learner must see (the symptom), words that must not appear.
+PLANTED = [
+    (1, [('self.grads["b"] = dy.sum(axis=0)', 'self.grads["b"] = dy')],
+     ["b: wrong shape", "axis 0 (size 4) was not summed"], []),
+    (1, [('self.grads["W"] = x.T @ dy', 'self.grads["W"] = x.T @ np.ones_like(dy)')],
+     ["W is wrong", "ignores the upstream gradient dy"], ["sign"]),
+    (1, [('self.grads["W"] = x.T @ dy', 'self.grads["W"] = dy.T @ x')], ["W: wrong shape", "transposed"], []),
+    (1, [("        self._cache = x\n", "")], ["forward ran, but backward found no cache"], []),
+    (2, [("return np.where(y > 0, dy, 0.0)", "return dy")],
+     ["ReLU: x is wrong", "wrong only where the input is <= 0"], []),
+    (2, [("return dy * y * (1.0 - y)", "return -dy * y * (1.0 - y)")],
+     ["Sigmoid: x is wrong", "a sign is flipped"], []),
+    (2, [("return dy * y * (1.0 - y)", "return y * (1.0 - y)")],
+     ["ignores the upstream gradient dy"], ["sign is flipped"]),
+    (3, [("2.0 * diff / n", "2.0 * diff")], ["4 times the right one", "the 1/N of the batch mean is missing"], []),
+    (3, [("2.0 * diff / n", "diff / n")], ["0.5 times the right one", "half the right size"], []),
+    (4, [("return value, (p - x) / n", "return value, (x - p) / n")], ["a sign is flipped"], []),
+    (4, [("value = np.sum(np.maximum(logits, 0) - x * logits + np.log1p(e)) / n",
+          "p0 = 1 / (1 + np.exp(-logits))\n    value = np.sum(-x * np.log(p0) - (1 - x) * np.log(1 - p0)) / n")],
+     ["FAIL  bce at logits [100, -100, 100, -100]", "not finite", "take exp only of -|l|"], []),
+    (5, [("scale * np.sign(h)", "lam * np.sign(h)")], ["the 1/N of the batch mean is missing"], []),
+    (5, [("scale * np.sign(h)", "scale * np.where(h >= 0, 1.0, -1.0)")],
+     ["FAIL  its subgradient there", "take the subgradient 0 at h = 0"], ["FAIL  l1"]),
+    (6, [("dmu = mu / n", "dmu = -mu / n")], ["mu is wrong", "a sign is flipped"], []),
+    (6, [("dlogvar = 0.5 * (var - 1) / n", "dlogvar = (var - 1) / n")], ["logvar is wrong", "a 1/2 forgotten"], []),
+    (6, [("dmu = mu / n", "dmu = mu.sum(axis=0) / n")], ["mu: wrong shape", "axis 0 (size 4) was summed away"], []),
+    (7, [("std = np.exp(0.5 * logvar)", "std = np.exp(logvar)"), ("dz * eps * std * 0.5", "dz * eps * std")],
+     ["FAIL  std of 100,000 samples", "the forward is not the right function", "std = exp(0.5 logvar)"], []),
+    (7, [("dz * eps * std * 0.5", "dz * eps * std")], ["logvar is wrong", "2 times the right one"], []),
+    (7, [("return mu + std * eps, (std, eps)", "return mu + std * eps, None")], ["returned None as its cache"], []),
+    (8, [("m_hat = m / (1 - b1 ** t)", "m_hat = m"), ("v_hat = v / (1 - b2 ** t)", "v_hat = v")],
+     ["FAIL  step 1 moves every weight by lr", "without bias correction"], []),
+    (8, [("np.sqrt(v_hat)", "v_hat")],
+     ["FAIL  step 1 moves every weight by lr", "FAIL  the weights after 5 steps"], []),
+    (9, [("dmu + dmu_kl, dlogvar + dlogvar_kl", "dmu, dlogvar")],
+     ["encoder.0.W is wrong", "the KL's gradients never reach mu and logvar"], ["decoder.0.W is wrong"]),
+    (9, [("dmu + dmu_kl", "dmu")], ["encoder.0.W is wrong", "the decoder's gradients are right"], []),
+    (9, [("return rec + kl, rec, kl", "return rec, rec, kl")], ["FAIL  the loss of your VAE"], []),
+    (10, [("L = m + np.log(s) - np.log(K)", "L = np.log(np.mean(np.exp(log_w), axis=0))")],
+     ["FAIL  L_K with K = 5000", "not finite", "take the largest log w out of the sum first"], []),
+    (10, [("e / s / N", "e / s")], ["iwae_bound: log_w is wrong", "3 times the right one"], []),
+    (11, [("axis=0", "axis=1")],
+     ["logvar: wrong shape", "summed over axis 1 (size 6)", "right sum is over axis 0"], []),
+    (11, [("n * np.sum(logvar) / 2", "n * np.sum(logvar)"), ("+ 0.5, axis=0", "+ 1, axis=0")],
+     ["the forward is not the right function", "FAIL  -log N(x = 1; 0, 4)"], []),
+    (12, [("dy * (y + self.alpha)", "dy * (y + 1)")], ["wrong only where the input is <= 0"], []),
+    (12, [("self.alpha * np.expm1", "np.expm1"), ("dy * (y + self.alpha)", "dy * (y + 1)")],
+     ["FAIL  ELU at x = -2", "the forward is not the right function"], []),
+]
 
 
-def write(tmp_path, source):
-    path = tmp_path / "answer.py"
-    path.write_text(textwrap.dedent(source).lstrip("\n"))
-    return str(path)
+def test_planted_mistakes_cover_every_exercise_at_least_twice():
+    counts = {ex.number: sum(p[0] == ex.number for p in PLANTED) for ex in TRACK}
+    assert min(counts.values()) >= 2, counts
 
 
-# --- the tour ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("number,edits,symptoms,absent", PLANTED,
+                         ids=[f"ex{p[0]}-{i}" for i, p in enumerate(PLANTED)])
+def test_planted_mistake_fails_and_names_the_symptom(tmp_path, number, edits, symptoms, absent):
+    folder = answers(tmp_path)
+    plant(folder, number, *edits)
+    status, text = check(folder, number)
+    assert status == runner.FAILING, text
+    for words in symptoms:
+        assert " ".join(words.split()) in text, f"missing {words!r} in:\n{text}"
+    for words in absent:
+        assert " ".join(words.split()) not in text, f"unexpected {words!r} in:\n{text}"
 
-def test_tour_catches_each_planted_bug_names_the_tensor_and_passes_the_correct_code():
+
+def test_exercise_9_names_an_unwritten_piece(tmp_path):
+    folder = answers(tmp_path)
+    shutil.copyfile(runner.STUBS / find(4).file, folder / find(4).file)
+    status, text = check(folder, 9)
+    assert status == runner.FAILING
+    assert "uses your answers to exercises 1, 2, 4, 6, 7 and 8" in text and "ex04_bce.py" in text
+
+
+def test_the_shipped_bug_hunt_is_not_started_but_shows_what_the_checker_finds(tmp_path):
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    shutil.copyfile(runner.STUBS / find(11).file, folder / find(11).file)
+    status, text = check(folder, 11)
+    assert status == runner.NOT_STARTED
+    assert "4 times the right one" in text and "logvar: wrong shape" in text and "FAIL -log N(x = 1; 0, 4)" in text
+
+
+def write(folder, number, source):
+    (folder / find(number).file).write_text(textwrap.dedent(source).lstrip("\n"))
+
+
+@pytest.mark.parametrize("where", ["import", "function"])
+def test_a_file_that_calls_sys_exit_fails_and_is_named(tmp_path, where):
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    body = "import sys\nsys.exit(0)\n" if where == "import" else \
+        "import sys\n\ndef mse(x_hat, x):\n    sys.exit(0)\n"
+    write(folder, 3, body)
+    status, text = check(folder, 3)
+    assert status == runner.FAILING and "called sys.exit(0)" in text and "ex03_mse.py" in text
+    if where == "function":
+        assert "mse (line 4)" in text
+
+
+def test_a_file_that_raises_fails_naming_the_function_and_line(tmp_path):
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    write(folder, 3, """
+        def mse(x_hat, x):
+            raise ValueError("oops")
+        """)
+    status, text = check(folder, 3)
+    assert status == runner.FAILING and "raised ValueError in" in text and "mse (line 2): oops" in text
+
+
+def test_a_cache_read_before_it_was_stored_gets_a_hint(tmp_path):
+    folder = answers(tmp_path)
+    plant(folder, 2, ("        y = np.maximum(x, 0)\n        self._cache = y\n", "        y = np.maximum(x, 0)\n"),
+          ("        y = self._take_cache()\n        return np.where(y > 0, dy, 0.0)",
+           "        return np.where(self._cache > 0, dy, 0.0)"))
+    status, text = check(folder, 2)
+    assert status == runner.FAILING and "ReLU.backward (line" in text and "a cache forward never stored" in text
+
+
+def test_a_half_written_stub_is_not_started_and_names_the_missing_method(tmp_path):
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    text = (runner.STUBS / find(1).file).read_text()
+    text = text.replace('        # YOUR CODE: y = ..., self._cache = ..., return y\n'
+                        '        raise NotImplementedError("Dense.forward: compute y, set self._cache, return y")',
+                        '        self._cache = x\n        return x @ self.params["W"] + self.params["b"]')
+    (folder / find(1).file).write_text(text)
+    status, report = check(folder, 1)
+    assert status == runner.NOT_STARTED and "Dense.backward (line" in report and "NotImplementedError" in report
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+def test_check_all_solutions_passes_including_training_within_one_nat(capsys, monkeypatch):
+    import scratchvae.exercises.__main__ as command
+    results = []
+
+    def recording_run(*args, **kwargs):
+        results.append(runner.run(*args, **kwargs))
+        return results[-1]
+    monkeypatch.setattr(command, "run", recording_run)
+    assert main(["check", "all", "--solutions", "--train-images", "1000"]) == 0, capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.count("passing") == len(TRACK) and "failing" not in out
+    trained = [r for r in results if r.exercise.number == 9][0].facts[-1]   # 1 epoch, 1,000 images
+    assert "within 1 nat" in trained.what and abs(trained.got - trained.expected) <= 1.0
+    assert trained.got < trained.before - 1.0, (trained.before, trained.got)     # the learner's VAE learned
+
+
+def test_a_fresh_workspace_is_not_started_everywhere(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["start"]) == 0
+    assert sorted(p.name for p in (tmp_path / "scratchvae_exercises").iterdir()) == sorted(e.file for e in TRACK)
+    capsys.readouterr()
+    assert main(["check", "all"]) == 2
+    out = capsys.readouterr().out
+    assert out.count("not started") == len(TRACK) >= 11
+    assert main(["list"]) == 0
+    listing = capsys.readouterr().out
+    assert all(f"  {e.number:>2}  {e.name}" in listing for e in TRACK) and listing.count("not started") == len(TRACK)
+    assert main(["check", "3"]) == 2
+    assert "still the stub" in capsys.readouterr().out
+
+
+def test_start_never_overwrites_an_answer(tmp_path, capsys):
+    folder = tmp_path / "mine"
+    main(["start", str(folder)])
+    (folder / find(3).file).write_text("# my answer\n")
+    (folder / find(5).file).unlink()
+    main(["start", str(folder)])
+    assert (folder / find(3).file).read_text() == "# my answer\n"
+    assert (folder / find(5).file).read_bytes() == (runner.STUBS / find(5).file).read_bytes()
+    assert "copied 1 stub(s); kept your 11 existing file(s) untouched" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args,message", [
+    (["check", "99", "--solutions"], "no exercise '99'"),
+    (["check", "1", "--dir", "no/such/folder"], "no workspace at no/such/folder"),
+])
+def test_usage_errors_exit_2_with_one_line(args, message):
+    done = subprocess.run([sys.executable, "-m", "scratchvae.exercises", *args], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_stubs_and_solutions_define_the_same_names():
+    for ex in TRACK:
+        stub = runner.load_file(runner.STUBS / ex.file)
+        answer = runner.load_file(runner.SOLUTIONS / ex.file)
+        public = {k for k in vars(answer) if not k.startswith("_") and callable(getattr(answer, k))}
+        assert public <= set(vars(stub)), ex.file
+
+
+# --- the tour -------------------------------------------------------------------------------------
+
+def test_tour_holds_every_lesson_and_points_at_the_track():
     done = subprocess.run([sys.executable, str(TOUR)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
-    rows = report_rows(done.stdout)
-    assert {rows[("Dense(5, 3)", t)] for t in ("x", "W", "b")} == {"ok"}
-    assert rows[("Sigmoid (library)", "x")] == "ok"
-    assert rows[("Sigmoid, forgets (1 - y) [planted]", "x")] == "FAIL"
-    assert "GradientCheckError: gradient check failed for Sigmoid, forgets (1 - y) [planted]:x" in done.stdout
-    assert rows[("gaussian_kl (library)", "mu")] == rows[("gaussian_kl (library)", "logvar")] == "ok"
-    assert rows[("gaussian_kl, -dmu [planted]", "mu")] == "FAIL"
-    assert rows[("gaussian_kl, -dmu [planted]", "logvar")] == "ok"
-    # the forward bug: its gradient check passes, which is the lesson
-    assert rows[("z = mu + exp(logvar) eps [planted]", "mu")] == "ok"
-    assert rows[("z = mu + exp(logvar) eps [planted]", "logvar")] == "ok"
-    assert "TypeError: numerical_gradient: x must be float64" in done.stdout
-    assert "NOT HELD" not in done.stdout and "Every lesson held (5 of 5)" in done.stdout
-
-
-def test_tour_runs_one_step(capsys):
-    tour = load(TOUR, "gradcheck_tour")
-    assert tour.main(["--step", "3"]) == 0
-    out = capsys.readouterr().out
-    assert "Step 3." in out and "Step 2." not in out and "Every lesson held (1 of 1)" in out
-
-
-# --- the exercise checker -------------------------------------------------------------------------
-
-@pytest.mark.parametrize("exercise", EXERCISES)
-def test_reference_solution_passes(capsys, exercise):
-    status, out, err = check(capsys, exercise, "--solution")
-    assert status == 0, out + err
-    assert "PASS" in out and "FAIL" not in out
-    assert report_rows(out) and set(report_rows(out).values()) == {"ok"}
-
-
-@pytest.mark.parametrize("exercise,stem", [("ex1", "ex1_elu"), ("ex2", "ex2_l1"), ("ex3", "ex3_kl")])
-def test_untouched_stub_exits_2_with_a_friendly_message(capsys, exercise, stem):
-    status, out, err = check(capsys, exercise)
-    assert status == 2, f"demos/exercises/{stem}.py should ship as an unsolved stub\n{out}{err}"
-    assert f"{stem}.py is not written yet" in err and "NotImplementedError" in err
-    assert "YOUR CODE" in err and f"check.py {exercise} --solution" in err
-    assert "Traceback" not in out + err
-
-
-def test_half_written_stub_names_the_missing_method(capsys, tmp_path):
-    answer = write(tmp_path, """
-        import numpy as np
-        from scratchvae.nn.layer import Layer
-
-        class ELU(Layer):
-            def __init__(self, alpha=1.0):
-                super().__init__()
-                self.alpha = alpha
-
-            def forward(self, x):
-                self._cache = x
-                return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))
-
-            def backward(self, dy):
-                raise NotImplementedError
-        """)
-    status, _, err = check(capsys, "ex1", "--file", answer)
-    assert status == 2 and "ELU.backward (line 14) still raises NotImplementedError" in err
-
-
-WRONG_GRADIENTS = {
-    # ELU: alpha forgotten in the derivative only: alpha exp(x) written as exp(x)
-    "ex1": ("""
-        import numpy as np
-        from scratchvae.nn.layer import Layer
-
-        class ELU(Layer):
-            def __init__(self, alpha=1.0):
-                super().__init__()
-                self.alpha = alpha
-
-            def forward(self, x):
-                self._cache = x
-                return np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))
-
-            def backward(self, dy):
-                x = self._take_cache()
-                return np.where(x > 0, dy, dy * np.exp(np.minimum(x, 0)))
-        """, {("ELU(alpha=0.7)", "x"): "FAIL"}),
-    # L1: the 1/N of the batch mean kept in the value, forgotten in the subgradient
-    "ex2": ("""
-        import numpy as np
-
-        def l1_penalty(h, lam):
-            return lam * np.sum(np.abs(h)) / h.shape[0], lam * np.sign(h)
-        """, {("l1_penalty(lam=0.3)", "h"): "FAIL"}),
-    # KL: dKL/dlogvar without its 1/N; dKL/dmu right
-    "ex3": ("""
-        import numpy as np
-
-        def gaussian_kl(mu, logvar):
-            n = mu.shape[0]
-            var = np.exp(logvar)
-            kl = -0.5 * np.sum(1 + logvar - mu * mu - var) / n
-            return kl, mu / n, 0.5 * (var - 1)
-        """, {("gaussian_kl", "mu"): "ok", ("gaussian_kl", "logvar"): "FAIL"}),
-}
-
-
-@pytest.mark.parametrize("exercise", EXERCISES)
-def test_wrong_gradient_exits_1_and_names_the_tensor(capsys, tmp_path, exercise):
-    source, expected = WRONG_GRADIENTS[exercise]
-    status, out, err = check(capsys, exercise, "--file", write(tmp_path, source))
-    assert status == 1, out + err
-    assert report_rows(out) == expected
-    failed = [tensor for (_, tensor), verdict in expected.items() if verdict == "FAIL"]
-    assert f"FAIL: the gradient of {', '.join(failed)} disagrees" in out
-
-
-def test_wrong_forward_with_matching_backward_passes_the_gradient_check_but_fails_known_values(capsys, tmp_path):
-    answer = write(tmp_path, """
-        import numpy as np
-        from scratchvae.nn.layer import Layer
-
-        class ELU(Layer):                      # alpha forgotten everywhere: consistent, and wrong
-            def __init__(self, alpha=1.0):
-                super().__init__()
-                self.alpha = alpha
-
-            def forward(self, x):
-                y = np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
-                self._cache = y
-                return y
-
-            def backward(self, dy):
-                y = self._take_cache()
-                return np.where(y > 0, dy, dy * (y + 1))
-        """)
-    status, out, _ = check(capsys, "ex1", "--file", answer)
-    assert status == 1
-    assert report_rows(out) == {("ELU(alpha=0.7)", "x"): "ok"}
-    assert "FAIL  ELU(x) at x = -2" in out and "the forward is not the right function" in out
-
-
-def test_gradient_of_the_wrong_shape_is_named_without_a_traceback(capsys, tmp_path):
-    answer = write(tmp_path, """
-        import numpy as np
-
-        def gaussian_kl(mu, logvar):
-            n = mu.shape[0]
-            var = np.exp(logvar)
-            kl = -0.5 * np.sum(1 + logvar - mu * mu - var) / n
-            return kl, mu.sum(axis=0) / n, 0.5 * (var - 1) / n
-        """)
-    status, out, err = check(capsys, "ex3", "--file", answer)
-    assert status == 1
-    assert "gradient for mu has shape (3,), the tensor has (4, 3)" in err and "Traceback" not in err
-
-
-def test_reference_solutions_agree_with_the_library():
-    """An independent cross-check: the answers are the formulas scratchvae itself uses."""
-    solutions = DEMOS / "exercises" / "solutions"
-    rng = np.random.default_rng(0)
-    h, mu, logvar = rng.standard_normal((5, 4)), rng.standard_normal((5, 3)), rng.standard_normal((5, 3))
-    for ours, theirs in zip(load(solutions / "ex2_l1.py", "sol_ex2").l1_penalty(h, 0.3), l1_penalty(h, 0.3)):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
-    for ours, theirs in zip(load(solutions / "ex3_kl.py", "sol_ex3").gaussian_kl(mu, logvar),
-                            gaussian_kl(mu, logvar)):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
-
-
-@pytest.mark.parametrize("args,status", [(["ex1", "--solution"], 0), (["ex1"], 2), (["ex9"], 2)])
-def test_command_line_exit_status(args, status):
-    done = subprocess.run([sys.executable, str(CHECK), *args], capture_output=True, text=True, timeout=60)
-    assert done.returncode == status, done.stdout + done.stderr
+    out = " ".join(done.stdout.split())                 # the hints are wrapped at 100 columns
+    assert "Every lesson held (5 of 5)" in out and "NOT HELD" not in out
+    assert "a sign is flipped" in out and "ignores the upstream gradient dy" in out
+    assert "python -m scratchvae.exercises start" in out and "demos/exercises" not in out

@@ -100,3 +100,87 @@ def test_check_layer_covers_the_parameters_inside_a_sequential():
     rows = gc.check_layer(net, randn(np, 5, 2, 3))
     assert [r.tensor for r in rows] == ["x", "0.W", "0.b", "2.W", "2.b"]
     assert all(r.passed for r in rows)
+
+
+# --- the diagnosis: the pattern of the error names the mistake --------------------------------------
+
+class SigmoidWithoutDy(Sigmoid):
+    """A planted bug: the upstream dy is left out (relative error ~1, like a sign flip)."""
+
+    def backward(self, dy):
+        y = self._take_cache()
+        return y * (1 - y)
+
+
+class SigmoidNegated(Sigmoid):
+    def backward(self, dy):
+        y = self._take_cache()
+        return -dy * y * (1 - y)
+
+
+def test_a_missing_dy_is_not_called_a_sign_flip_and_a_sign_flip_is():
+    x = randn(np, 0, 4, 5)
+    no_dy = gc.check_layer(SigmoidWithoutDy(), x)[0]
+    flipped = gc.check_layer(SigmoidNegated(), x)[0]
+    assert no_dy.error > 0.5 and flipped.error == pytest.approx(1.0)
+    assert "ignores the upstream gradient dy" in no_dy.hint and "sign" not in no_dy.hint
+    assert "a sign is flipped" in flipped.hint
+
+
+def test_the_failure_names_the_worst_entry_and_the_input_there():
+    x = randn(np, 1, 4, 5)
+    row = gc.check_layer(SigmoidNegated(), x, "neg")[0]
+    assert row.value == x[row.index]
+    assert f"worst entry {row.index}, where x = {x[row.index]:.4g}" in row.explain()
+
+
+def test_constant_factor_branch_and_shape_patterns():
+    from scratchvae.gradcheck.diagnose import diagnose
+    n = randn(np, 2, 4, 3)
+    x = randn(np, 3, 4, 3)
+    assert "4 times the right one" in diagnose(4 * n, n, batch=4) and "1/N" in diagnose(4 * n, n, batch=4)
+    assert "0.5 times" in diagnose(0.5 * n, n)
+    wrong_left = np.where(x <= 0, 0.0, n)
+    assert "wrong only where the input is <= 0" in diagnose(wrong_left, n, x)
+    assert "all zeros" in diagnose(np.zeros_like(n), n)
+    assert "axis 0 (size 4) was summed away" in diagnose(n.sum(0), n)
+    assert "axis 0 (size 4) was not summed" in diagnose(np.ones((4, 3)), np.ones(3))
+    assert "transposed" in diagnose(n.T, n)
+    assert "NaN or inf" in diagnose(np.full_like(n, np.inf), n)
+
+
+def test_a_gradient_of_the_wrong_shape_is_a_failed_row_not_a_crash():
+    def kl_summed(mu, logvar):
+        kl, dmu, dlogvar = gaussian_kl(mu, logvar)
+        return kl, dmu.sum(axis=0), dlogvar
+    rows = gc.check_loss(kl_summed, {"mu": randn(np, 4, 4, 3), "logvar": randn(np, 5, 4, 3)}, ["mu", "logvar"])
+    assert not rows[0].passed and rows[1].passed
+    assert "wrong shape: your gradient has shape (3,), the tensor has (4, 3)" in rows[0].hint
+
+
+class ForgetsCache(Sigmoid):
+    def forward(self, x):
+        return 1 / (1 + np.exp(-x))                  # the cache is never stored
+
+
+def test_a_cache_not_stored_is_told_apart_from_no_forward():
+    with pytest.raises(gc.CacheNotStoredError, match="forward ran, but backward found no cache"):
+        gc.check_layer(ForgetsCache(), randn(np, 6, 2, 3))
+    from scratchvae.nn.layer import NoForwardError
+    with pytest.raises(NoForwardError, match="without a forward"):
+        Sigmoid().backward(np.ones((2, 3)))
+
+
+def test_report_fits_100_columns_and_the_summary_restates_the_threshold():
+    rows = [row for _, thunk in CHECKS[:12] for row in thunk()] + gc.check_layer(SigmoidNegated(), randn(np, 7, 3, 4))
+    assert max(len(line) for line in gc.format_report(rows).splitlines()) <= 100
+    text = gc.summary(rows)
+    assert "threshold 1e-07" in text and "1 failed" in text
+
+
+def test_the_checker_does_not_import_selfcheck():
+    import subprocess
+    import sys
+    code = "import sys, scratchvae.gradcheck; print('scratchvae.selfcheck' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "False", done.stderr

@@ -1,4 +1,5 @@
-"""Optimizers: Adam's first step, agreement with the paper's algorithm box, convergence, validation."""
+"""The textbook optimizers (nn/optim.py): Adam's first step, the paper's algorithm box, convergence, validation.
+The fused Adam of scratchvae/fast/ is tested against these in test_fast.py."""
 import numpy as np
 import pytest
 
@@ -61,6 +62,10 @@ def test_sgd_step_is_lr_times_gradient():
     ({"betas": (1.0, 0.999)}, r"betas\[0\] must be in \[0, 1\), got 1.0"),
     ({"betas": (0.9, -0.1)}, r"betas\[1\] must be in \[0, 1\)"),
     ({"eps": 0}, "eps must be a finite number > 0"),
+    ({"betas": 0.9}, r"betas must be a pair \(b1, b2\) such as \(0.9, 0.999\), got 0.9"),
+    ({"betas": (0.9,)}, r"betas must be a pair"),
+    ({"lr": True}, "lr must be a finite number > 0, got True"),
+    ({"lr": "0.001"}, "lr must be a finite number > 0, got '0.001'"),
 ])
 def test_adam_rejects_impossible_hyperparameters(kwargs, match):
     p, g = _param(np, [1.0])
@@ -90,51 +95,8 @@ def test_state_dict_round_trip():
     np.testing.assert_array_equal(other.v[0], opt.v[0])
 
 
-@pytest.mark.parametrize("make", [lambda ps: Adam(ps, lr=0.01), lambda ps: SGD(ps, lr=0.1, momentum=0.9)])
-def test_flat_buffer_update_equals_the_per_tensor_update(make):
-    from scratchvae.models.vae import VAE, VAEConfig
-    model = VAE(VAEConfig(n_in=12, hidden=(7,), latent=3), dtype=np.float64)
-    flat = make(list(model.parameters()))
-    separate = [(name, p.copy(), g.copy()) for name, p, g in model.parameters()]
-    other = make(separate)
-    assert flat.flat and not other.flat
-    rng = np.random.default_rng(0)
-    for _ in range(5):
-        for (_, _, g), (_, _, g2) in zip(model.parameters(), separate):
-            g[...] = rng.standard_normal(g.shape)
-            g2[...] = g
-        flat.step()
-        other.step()
-    for (name, p, _), (_, p2, _) in zip(model.parameters(), separate):
-        np.testing.assert_allclose(p, p2, rtol=1e-13, atol=1e-15, err_msg=name)
-    assert flat.state_dict().keys() == other.state_dict().keys()
-
-
-def test_adam_flushes_state_before_it_turns_subnormal():
-    p, g = _param(np, [1.0, 1.0])
-    p, g = p.astype(np.float32), g.astype(np.float32)
-    opt = Adam([("p", p, g)])
-    g[...] = [1e-3, 1.0]
-    opt.step()
-    g[...] = 0.0                                   # the first gradient vanishes for good
-    for _ in range(799):                           # m = 1e-4 * 0.9**799 ~ 3e-41 would be subnormal at t = 800
-        opt.step()
-    tiny = np.finfo(np.float32).tiny
-    for buf in (opt.m[0], opt.v[0]):
-        assert not np.any((buf != 0) & (np.abs(buf) < tiny)), buf     # no subnormal numbers left
-
-
-def test_threaded_adam_gives_identical_parameters():
-    from scratchvae.models.vae import VAE, VAEConfig
-    models = [VAE(VAEConfig(n_in=30, hidden=(11,), latent=3)) for _ in range(2)]
-    opts = [Adam(list(models[0].parameters()), threads=1), Adam(list(models[1].parameters()), threads=3)]
-    assert len(opts[1].pairs) == 3 and opts[1]._pool is not None
-    rng = np.random.default_rng(0)
-    for _ in range(4):
-        g = rng.standard_normal(models[0].flat_grads.size).astype(np.float32)
-        for model, opt in zip(models, opts):
-            model.flat_grads[...] = g
-            opt.step()
-    np.testing.assert_array_equal(models[0].flat_params, models[1].flat_params)
-    with pytest.raises(ValueError, match="threads must be an integer >= 1"):
-        Adam(list(models[0].parameters()), threads=0)
+def test_numpy_scalars_are_accepted_as_hyperparameters():
+    p, g = _param(np, [1.0, 2.0])
+    opt = Adam([("p", p, g)], lr=np.float32(1e-3), betas=(np.float64(0.9), np.float32(0.999)), eps=np.float64(1e-8))
+    assert type(opt.lr) is float and opt.lr == pytest.approx(1e-3) and opt.b1 == 0.9
+    assert SGD([("p", p, g)], lr=np.float16(0.5), momentum=np.float32(0.5)).momentum == 0.5

@@ -95,7 +95,8 @@ def test_a_crash_while_saving_leaves_the_old_checkpoint(tmp_path, monkeypatch):
     def crash(*args, **kwargs):
         raise OSError("disk full (simulated)")
     monkeypatch.setattr(checkpoint.np, "savez", crash)
-    with pytest.raises(OSError, match="simulated"):
+    with pytest.raises(CheckpointError, match="could not write the checkpoint .*simulated.*previous checkpoint "
+                                              "is unchanged"):
         checkpoint.save(path, model)
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["run.npz"]                     # no half-written temporary left
@@ -172,3 +173,43 @@ def test_resuming_a_dynamically_binarized_run_with_another_seed(tmp_path):
             binarize="dynamic")
     with pytest.raises(ValueError, match="n_train=300, but this call has n_train=200"):
         fit(model, opt, _data(200), epochs=1, batch_size=64, progress=False, log=None, state=state, **kw)
+
+
+class _NaNFrom:
+    """A model whose loss turns NaN from global step `at` on (the parameters stay finite)."""
+
+    def __init__(self, model, at):
+        self.model, self.at = model, at
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def objective(self, x, rng, backward=True, step=None):
+        parts = self.model.objective(x, rng, backward=backward, step=step)
+        if step >= self.at:
+            parts["loss"] = parts["loss"] * float("nan")
+        return parts
+
+
+@pytest.mark.parametrize("check_every", [1, 2, 50])
+def test_divergence_names_its_step_however_rarely_the_loss_is_read(xp, monkeypatch, check_every):
+    monkeypatch.setattr("scratchvae.train.CHECK_EVERY", check_every)
+    model = VAE(SMALL)
+    with pytest.raises(TrainingDiverged, match=r"epoch 1, step 3 of 5 \(global step 3\): the loss is nan"):
+        fit(_NaNFrom(model, 3), Adam(list(model.parameters())), xp.asarray(_data()), epochs=1, batch_size=64,
+            progress=False, log=None)
+
+
+def test_fit_and_resume_on_each_backend(xp, tmp_path):
+    """The whole loop (shuffling without permutation() on CuPy, dynamic binarization, evaluation,
+    checkpoints) on the backend, and a resumed run that matches the straight one."""
+    x, x_test = xp.asarray(_data()), xp.asarray(_data(100, 1))
+    kw = dict(batch_size=64, progress=False, log=None, binarize="dynamic", seed=5)
+    model = VAE(SMALL)
+    history = fit(model, Adam(list(model.parameters())), x, x_test, epochs=2, **kw)
+    half = VAE(SMALL)
+    fit(half, Adam(list(half.parameters())), x, x_test, epochs=1, checkpoint_path=tmp_path / "h.npz", **kw)
+    resumed_model, opt, state = checkpoint.load(tmp_path / "h.npz")
+    resumed = fit(resumed_model, opt, x, x_test, epochs=1, state=state, **kw)
+    assert resumed[-1]["train_loss"] == history[-1]["train_loss"] and history[-1]["test_loss"] < 560
+    np.testing.assert_array_equal(backend.to_host(resumed_model.flat_params), backend.to_host(model.flat_params))

@@ -26,7 +26,7 @@ Backward, in the order of the chain rule:
 from dataclasses import dataclass
 
 from .. import backend
-from ..checks import check_probability
+from ..checks import check_number, check_positive_int, check_probability, check_seed
 from ..nn.activations import sigmoid
 from ..nn.losses import bce_with_logits, l1_penalty, mse
 from .model import Model, hidden_sizes, mlp
@@ -61,15 +61,13 @@ class AEConfig:
             raise ValueError(f"{where}: noise must be one of {NOISES}, got {self.noise!r}")
         if self.noise == "mask":
             check_probability(where, "noise_level (masked fraction)", self.noise_level)
-        elif not self.noise_level >= 0:
-            raise ValueError(f"{where}: noise_level must be >= 0, got {self.noise_level!r}")
-        check_probability(where, "dropout", self.dropout)
-        if not self.l1 >= 0:
-            raise ValueError(f"{where}: l1 must be >= 0, got {self.l1!r}")
+        else:
+            self.noise_level = check_number(where, "noise_level", self.noise_level, low=0)
+        self.dropout = check_probability(where, "dropout", self.dropout)
+        self.l1 = check_number(where, "l1", self.l1, low=0)
         for name in ("n_in", "code"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{where}: {name} must be an integer >= 1, got {value!r}")
+            setattr(self, name, check_positive_int(where, name, getattr(self, name)))
+        self.seed = check_seed(where, self.seed)
 
 
 class Autoencoder(Model):

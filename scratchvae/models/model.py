@@ -28,14 +28,14 @@ from ..nn.layer import Sequential
 
 def hidden_sizes(where, hidden):
     """A config's hidden sizes as a tuple of positive ints: 400 -> (400,), [512, 256] -> (512, 256)."""
-    items = (hidden,) if isinstance(hidden, int) else hidden
+    items = (hidden,) if isinstance(hidden, (int, np.integer)) else hidden
     try:
         items = tuple(items)
     except TypeError:
         raise ValueError(f"{where}: hidden must be an int or a sequence of ints, got {hidden!r}") from None
-    if not all(isinstance(h, int) and not isinstance(h, bool) and h >= 1 for h in items):
+    if not all(isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h >= 1 for h in items):
         raise ValueError(f"{where}: hidden sizes must be integers >= 1, got {hidden!r}")
-    return items
+    return tuple(int(h) for h in items)                 # NumPy integers become ints (the config goes to JSON)
 
 
 def mlp(sizes, activation, out_activation, rng, dtype, dropout=0.0, init="auto"):
@@ -63,7 +63,7 @@ def flatten_parameters(layers, dtype):
 
     Returns (flat_params, flat_grads), 1-D arrays of the total size. Nothing about the math changes:
     layer.params["W"] is still a (D, M) array, now a window into flat_params. What changes is that an
-    optimizer can update all of them with one call per formula (optim.py), and that a checkpoint or
+    optimizer can update all of them in one pass (fast/adam.py), and that a checkpoint or
     a gradient check still sees one named array per tensor.
     """
     owners = [(layer, key, p) for layer in layers for key, p in layer.params.items()]

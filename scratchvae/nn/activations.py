@@ -14,7 +14,7 @@ f'(x), written here in the cheapest form: from the output y where f' is a functi
 Shapes: x, y, dy and dx all share one shape, any shape.
 """
 from .. import backend
-from ..checks import check_array, check_same_shape
+from ..checks import check_array, check_number, check_same_shape
 from .layer import Layer
 
 
@@ -69,9 +69,7 @@ class ReLU(_Activation):
 class LeakyReLU(_Activation):
     def __init__(self, alpha=0.01):
         super().__init__()
-        if not 0 <= alpha < 1:
-            raise ValueError(f"LeakyReLU: alpha must be in [0, 1), got {alpha!r}")
-        self.alpha = alpha
+        self.alpha = check_number("LeakyReLU", "alpha", alpha, low=0, high=1, high_open=True)
 
     def forward(self, x):
         xp = backend.array_module(self._check_in(x))

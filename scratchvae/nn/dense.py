@@ -19,10 +19,8 @@ Initialisation (the variance of y should neither grow nor shrink from layer to l
 """
 import math
 
-import numpy as np
-
 from .. import backend
-from ..checks import check_array
+from ..checks import check_array, check_float_dtype, check_positive_int
 from .layer import Layer
 
 INITS = ("he", "glorot", "torch_uniform")
@@ -37,13 +35,12 @@ class Dense(Layer):
 
     def __init__(self, n_in, n_out, init="he", rng=None, dtype=None):
         super().__init__()
-        for arg, value in (("n_in", n_in), ("n_out", n_out)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Dense: {arg} must be an integer >= 1, got {value!r}")
+        n_in = check_positive_int("Dense", "n_in", n_in)
+        n_out = check_positive_int("Dense", "n_out", n_out)
         if init not in INITS:
             raise ValueError(f"Dense: init must be one of {INITS}, got {init!r}")
         xp = backend.xp()
-        dtype = np.dtype(dtype or backend.float_dtype())
+        dtype = check_float_dtype("Dense", "dtype", dtype or backend.float_dtype())
         rng = rng if rng is not None else backend.rng()
         if init == "he":
             W = rng.standard_normal((n_in, n_out), dtype=dtype) * dtype.type(math.sqrt(2.0 / n_in))
@@ -77,6 +74,9 @@ class Dense(Layer):
         """
         x = self._take_cache()
         check_array("Dense.backward", "dy", dy, shape=(x.shape[0], self.n_out))
+        if dy.dtype != self.W.dtype:
+            raise TypeError(f"Dense.backward: dy has dtype {dy.dtype} but the layer's weights are {self.W.dtype}; "
+                            f"pass dy as {self.W.dtype.name} (the gradient must match the forward's precision)")
         xp = backend.array_module(dy)
         xp.matmul(x.T, dy, out=self.grads["W"])              # dW = x.T @ dy   (D, M)
         xp.sum(dy, axis=0, out=self.grads["b"])              # db = sum_n dy   (M,)

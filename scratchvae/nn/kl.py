@@ -19,7 +19,7 @@ Sanity: KL = 0 exactly when mu = 0 and logvar = 0 (q is the prior), and KL > 0 o
 """
 
 from .. import backend
-from ..checks import check_array, check_finite_result, check_same_shape
+from ..checks import check_array, check_finite_result, check_rows, check_same_shape
 
 
 def gaussian_kl(mu, logvar):
@@ -27,6 +27,7 @@ def gaussian_kl(mu, logvar):
     check_array("gaussian_kl", "mu", mu, ndim=2)
     check_array("gaussian_kl", "logvar", logvar, ndim=2)
     check_same_shape("gaussian_kl", "mu", mu, "logvar", logvar)
+    check_rows("gaussian_kl", "mu", mu)
     xp = backend.array_module(mu)
     n = mu.shape[0]
     var = xp.exp(logvar)                                            # sigma^2 (N, J)

@@ -42,8 +42,12 @@ def reparameterize(mu, logvar, eps):
 
 
 def reparameterize_backward(dz, cache):
-    """dz (N, J) -> (dmu, dlogvar), each (N, J)."""
+    """dz (N, J) -> (dmu, dlogvar), each (N, J). cache: the (std, eps) that reparameterize returned."""
+    if not (isinstance(cache, tuple) and len(cache) == 2):
+        raise TypeError(f"reparameterize_backward: cache must be the (std, eps) pair returned by reparameterize, "
+                        f"got {type(cache).__name__}")
     std, eps = cache
+    check_array("reparameterize_backward", "dz", dz, ndim=2)
     check_same_shape("reparameterize_backward", "dz", dz, "z", std)
     dmu = dz                                    # dz/dmu = 1
     dlogvar = dz * eps * std * dz.dtype.type(0.5)   # dz/dlogvar = 0.5 * std * eps

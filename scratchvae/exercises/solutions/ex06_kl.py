@@ -1,4 +1,4 @@
-"""Reference answer to exercise 3 (the gradients of the Gaussian KL). Try ../ex3_kl.py first.
+"""Reference answer to exercise 6 (the Gaussian KL and its gradients).
 
 One term of the sum, t = -1/2 (1 + logvar - mu^2 - exp(logvar)):
     dt/dmu     = -1/2 (-2 mu)              = mu

@@ -23,13 +23,19 @@ How to use it (the tests and the exercises call exactly these):
                           wrt=["mu", "logvar"])
     print(format_report(rows)); assert all(r.passed for r in rows)
 
-`python -m scratchvae.gradcheck` runs the check of every component in the library (selfcheck.py).
+`python -m scratchvae.gradcheck` runs the check of every component in the library (__main__.py runs
+selfcheck.py; the import goes one way: selfcheck uses this checker, the checker never imports selfcheck).
+A failed row carries a hint read from the pattern of the error (diagnose.py): a sign flip, a forgotten
+upstream dy, a constant factor, a wrong branch, a wrong shape.
 """
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import backend
+from .. import backend
+from ..nn.layer import NoForwardError
+from .diagnose import diagnose
 
 THRESHOLD = 1e-7          # a correct float64 gradient is far below this; a wrong formula far above
 STEP = 1e-5               # h: balances truncation (h^2) against rounding (1e-16 / h)
@@ -47,14 +53,31 @@ class CheckRow:
     analytic: float       # a[index]
     numeric: float        # n[index]
     threshold: float = THRESHOLD
+    value: float = None   # the tensor's own entry at index (the input there), for the hint
+    hint: str = ""        # on failure: the likely mistake, read from the pattern (diagnose.py)
 
     @property
     def passed(self):
         return bool(self.error <= self.threshold)
 
+    def explain(self):
+        """The failure in one sentence: tensor, worst entry, the input there, both values, the hint."""
+        if self.passed:
+            return f"{self.component}: {self.tensor} ok (relative error {self.error:.1e})"
+        if not self.index and self.error == float("inf"):
+            return f"{self.component}: {self.tensor}: {self.hint}"
+        there = f", where {self.tensor} = {self.value:.4g}" if self.value is not None else ""
+        return (f"{self.component}: {self.tensor} is wrong (relative error {self.error:.2f}); worst entry "
+                f"{self.index}{there}: yours {self.analytic:.5g}, finite differences {self.numeric:.5g}. "
+                f"Hint: {self.hint}")
+
 
 class GradientCheckError(AssertionError):
     """Raised by assert_passed when a gradient disagrees with finite differences."""
+
+
+class CacheNotStoredError(GradientCheckError):
+    """backward found no cache although the checker had just run forward."""
 
 
 def numerical_gradient(loss_fn, x, h=STEP):
@@ -90,24 +113,34 @@ def relative_error(analytic, numeric):
     return err, tuple(int(i) for i in index)
 
 
-def compare(component, tensors, analytic, loss_fn, h=STEP, threshold=THRESHOLD):
+def compare(component, tensors, analytic, loss_fn, h=STEP, threshold=THRESHOLD, out_shape=None,
+            loss_without_dy=None, batch=None):
     """The core check: for each name in `analytic`, finite differences of loss_fn over tensors[name].
 
     tensors:  name -> float64 array that loss_fn reads (perturbed in place)
     analytic: name -> the hand-written gradient of loss_fn with respect to that array
+    A failed row carries a hint (diagnose.py); these optional arguments sharpen it:
+    out_shape: the shape of the output y; loss_without_dy: sum(y), the loss with dy = 1 (to recognise
+    a forgotten dy); batch: the batch size N (to recognise a missing 1/N).
     """
     rows = []
     for name, a in analytic.items():
         x = tensors[name]
-        if tuple(a.shape) != tuple(x.shape):
-            raise ValueError(f"{component}: gradient for {name} has shape {tuple(a.shape)}, "
-                             f"the tensor has {tuple(x.shape)}")
         n = numerical_gradient(loss_fn, x, h)
+        a_h, n_h, x_h = backend.to_host(a), backend.to_host(n), backend.to_host(x)
+        if tuple(a.shape) != tuple(x.shape):            # a wrong shape is a failure to explain, not a crash
+            rows.append(CheckRow(component, name, tuple(x.shape), float("inf"), (), float("nan"), float("nan"),
+                                 threshold, hint=diagnose(a_h, n_h, out_shape=out_shape)))
+            continue
         err, idx = relative_error(a, n)
-        a_h, n_h = backend.to_host(a), backend.to_host(n)
-        rows.append(CheckRow(component, name, tuple(x.shape), err, idx,
-                             float(a_h[idx]) if a_h.size else 0.0,
-                             float(n_h[idx]) if n_h.size else 0.0, threshold))
+        row = CheckRow(component, name, tuple(x.shape), err, idx,
+                       float(a_h[idx]) if a_h.size else 0.0, float(n_h[idx]) if n_h.size else 0.0, threshold,
+                       value=float(x_h[idx]) if x_h.size else None)
+        if not row.passed:
+            def without_dy(x=x):
+                return backend.to_host(numerical_gradient(loss_without_dy, x, h))
+            row.hint = diagnose(a_h, n_h, x_h, out_shape, without_dy if loss_without_dy else None, batch)
+        rows.append(row)
     return rows
 
 
@@ -115,6 +148,10 @@ def _upstream(shape, seed, like):
     """A fixed random upstream gradient dL/dy, so L = sum(y * dy) weighs every output differently."""
     g = np.random.default_rng(seed).standard_normal(shape)
     return backend.array_module(like).asarray(g)
+
+
+def _batch(shape):
+    return shape[0] if len(shape) > 1 else None
 
 
 def check_layer(layer, x, component=None, seed=0, rng_seed=None):
@@ -133,19 +170,29 @@ def check_layer(layer, x, component=None, seed=0, rng_seed=None):
 
     y = forward()
     dy = _upstream(y.shape, seed + 1, y)
-    analytic, tensors = {"x": layer.backward(dy)}, {"x": x}
+    try:
+        dx = layer.backward(dy)
+    except NoForwardError:
+        raise CacheNotStoredError(
+            f"{component}: forward ran, but backward found no cache: forward must store what backward "
+            f"needs (self._cache = ...) before it returns y") from None
+    analytic, tensors = {"x": dx}, {"x": x}
     for name, p, g in layer.parameters():       # a Sequential yields its layers' parameters too
         analytic[name], tensors[name] = g.copy(), p
-    return compare(component, tensors, analytic, lambda: (forward() * dy).sum())
+    return compare(component, tensors, analytic, lambda: (forward() * dy).sum(), out_shape=tuple(y.shape),
+                   loss_without_dy=lambda: forward().sum(), batch=_batch(x.shape))
 
 
 def check_loss(fn, inputs, wrt, component=None):
-    """Check a loss returning (value, grad_1, ..., grad_k) for the inputs named in wrt, in order."""
+    """Check a loss returning (value, grad_1, ..., grad_k) for the inputs named in wrt, in order.
+    (For the hints, the first input in wrt stands for the shape of the terms the loss sums: (N, D).)"""
     component = component or fn.__name__
     _, *grads = fn(**inputs)
     if len(grads) != len(wrt):
         raise ValueError(f"{component}: returned {len(grads)} gradients for wrt={wrt}")
-    return compare(component, inputs, dict(zip(wrt, grads)), lambda: fn(**inputs)[0])
+    first = tuple(inputs[wrt[0]].shape)
+    return compare(component, inputs, dict(zip(wrt, grads)), lambda: fn(**inputs)[0], out_shape=first,
+                   batch=_batch(first))
 
 
 def check_function(forward, backward, inputs, wrt, component=None, seed=0):
@@ -153,10 +200,17 @@ def check_function(forward, backward, inputs, wrt, component=None, seed=0):
     grads = backward(dout, cache) returns one gradient per name in wrt, in order."""
     component = component or forward.__name__
     out, cache = forward(**inputs)
+    if cache is None:
+        raise CacheNotStoredError(f"{component}: forward returned None as its cache: return what backward "
+                                  f"needs as the second value (out, cache)")
     dout = _upstream(out.shape, seed + 1, out)
     grads = backward(dout, cache)
     grads = grads if isinstance(grads, tuple) else (grads,)
-    return compare(component, inputs, dict(zip(wrt, grads)), lambda: (forward(**inputs)[0] * dout).sum())
+    if len(grads) != len(wrt):
+        raise ValueError(f"{component}: backward returned {len(grads)} gradients for wrt={wrt}")
+    return compare(component, inputs, dict(zip(wrt, grads)), lambda: (forward(**inputs)[0] * dout).sum(),
+                   out_shape=tuple(out.shape), loss_without_dy=lambda: forward(**inputs)[0].sum(),
+                   batch=_batch(out.shape))
 
 
 def check_model(model, x, component=None, seed=0, step=None):
@@ -181,15 +235,35 @@ def _fit(text, width):
 
 
 def format_report(rows):
-    """A fixed-width table: component, tensor, shape, worst entry, analytic, numeric, error, verdict."""
-    head = f"{'component':<34} {'tensor':<14} {'shape':<11} {'worst entry':<12} " \
-           f"{'analytic':>12} {'numeric':>12} {'rel. error':>10}  result"
+    """A table that fits 100 columns: component, tensor, shape, worst entry, analytic, numeric, error, verdict;
+    then one line per failed tensor naming the worst entry, the input there and the likely mistake."""
+    head = f"{'component':<24} {'tensor':<12} {'shape':<10} {'worst':<9} " \
+           f"{'analytic':>10} {'numeric':>10} {'rel. error':>10}  result"
     lines = [head, "-" * len(head)]
     for r in rows:
-        verdict = "ok" if r.passed else f"FAIL (> {r.threshold:.0e})"
-        lines.append(f"{_fit(r.component, 34):<34} {_fit(r.tensor, 14):<14} {str(r.shape):<11} {str(r.index):<12} "
-                     f"{r.analytic:>12.5g} {r.numeric:>12.5g} {r.error:>10.2e}  {verdict}")
+        start = f"{_fit(r.component, 24):<24} {_fit(r.tensor, 12):<12} {_fit(str(r.shape), 10):<10} "
+        if r.error == float("inf") and not r.index:          # a gradient of the wrong shape: no entries to compare
+            lines.append(start + f"{'-':<9} {'(gradient of another shape)':>32}  FAIL")
+            continue
+        lines.append(start + f"{_fit(str(r.index), 9):<9} {r.analytic:>10.4g} {r.numeric:>10.4g} {r.error:>10.2e}  "
+                     f"{'ok' if r.passed else 'FAIL'}")
+    failed = [r for r in rows if not r.passed]
+    if failed:
+        lines.append(f"\nFAIL means a relative error above {failed[0].threshold:.0e}. What the pattern says:")
+        lines.extend(textwrap.fill(r.explain(), 100, initial_indent="  - ", subsequent_indent="    ")
+                     for r in failed)
     return "\n".join(lines)
+
+
+def summary(rows, seconds=None, where=None):
+    """One line: how many tensors, the worst error, how many failed, and the threshold they were held to."""
+    worst = max(rows, key=lambda r: r.error)
+    failed = sum(not r.passed for r in rows)
+    took = f" in {seconds:.2f} s" if seconds is not None else ""
+    on = f" on {where}" if where else ""
+    return (f"worst relative error {worst.error:.2e} ({worst.component}: {worst.tensor})\n"
+            f"{len(rows)} tensors checked{on}{took}; {failed} failed at threshold {worst.threshold:.0e} "
+            f"(an error above it fails)")
 
 
 def assert_passed(rows):
@@ -199,12 +273,3 @@ def assert_passed(rows):
         names = ", ".join(f"{r.component}:{r.tensor}" for r in failed)
         raise GradientCheckError(f"gradient check failed for {names}\n{format_report(rows)}")
     return rows
-
-
-def main(argv=None):
-    from .selfcheck import main as run_all
-    return run_all(argv)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""Reference answer to exercise 1 (the ELU activation). Try ../ex1_elu.py first.
+"""Reference answer to exercise 12 (the ELU activation).
 
     ELU(x)  = x for x > 0,  alpha (exp(x) - 1) for x <= 0
     ELU'(x) = 1 for x > 0,  alpha exp(x) = y + alpha for x <= 0
@@ -18,9 +18,8 @@ class ELU(Layer):
 
     def forward(self, x):
         """x (any shape) -> y = ELU(x), same shape. Caches y."""
-        # y = where(x > 0, x, alpha (exp(x) - 1)), written as alpha * expm1(min(x, 0)):
-        # expm1 keeps exp(x) - 1 accurate for small |x|, and min(x, 0) keeps exp from overflowing
-        # in the branch np.where computes but does not choose.
+        # expm1 keeps exp(x) - 1 accurate for small |x|; min(x, 0) keeps exp from overflowing in the
+        # branch np.where computes but does not choose.
         y = np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))
         self._cache = y
         return y

@@ -1,0 +1,13 @@
+"""The learner's track: write every derivative the VAE needs, in the lecture's order, checked as you go.
+
+    python -m scratchvae.exercises start          # copy the stubs into ./scratchvae_exercises (yours to edit)
+    python -m scratchvae.exercises list           # the track and your status on each exercise
+    python -m scratchvae.exercises check 1        # check one exercise (or `check all`)
+
+    track      the exercises: file, lecture section, what each teaches
+    checks     what each is checked for: the gradient check and known values
+    vae        exercise 9: your pieces assembled into a VAE, checked whole, then trained on MNIST
+    runner     importing your file by its path and reporting what came of it
+    stubs/     the files you start from (copied, never edited in place)
+    solutions/ reference answers (`check --solutions`); read one only after trying
+"""

@@ -1,0 +1,126 @@
+"""`python -m scratchvae.exercises list | start [DIR] | check [NAME|NUMBER|all] [--dir DIR] [--solutions]`.
+
+    list       the track, one numbered line per exercise, with its status in your workspace
+    start      copy every stub into your workspace (default ./scratchvae_exercises); an existing file
+               is never overwritten, so running it again only adds what is missing
+    check      check one exercise (by number or name) or all of them; --solutions checks the
+               reference answers shipped with scratchvae instead of yours
+
+Exit status of check: 0 every exercise checked is passing; 1 one is failing (or your code raised);
+2 one is not started (and none failing), or a usage error.
+"""
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from .. import backend
+from ..cli import UsageError, run_main
+from .runner import FAILING, NOT_STARTED, PASSING, SOLUTIONS, STUBS, report, run, shown
+from .track import TRACK, find
+
+PROG = "python -m scratchvae.exercises"
+DEFAULT_DIR = "scratchvae_exercises"
+LIST_TRAIN_IMAGES = 1_000          # list's quick run of exercise 9
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog=PROG, description="The learner's track: write every derivative the VAE "
+                                "needs, in the lecture's order, and have each one checked.")
+    sub = p.add_subparsers(dest="command", required=True)
+    ls = sub.add_parser("list", help="the exercises and their status in your workspace")
+    ls.add_argument("--dir", default=DEFAULT_DIR, help=f"your workspace (default ./{DEFAULT_DIR})")
+    st = sub.add_parser("start", help="copy the stubs into your workspace (never overwrites)")
+    st.add_argument("dir", nargs="?", default=DEFAULT_DIR, help=f"where (default ./{DEFAULT_DIR})")
+    ck = sub.add_parser("check", help="check one exercise, or all")
+    ck.add_argument("exercise", nargs="?", default="all", help="a number (3), a name (mse) or all (default)")
+    ck.add_argument("--dir", default=DEFAULT_DIR, help=f"your workspace (default ./{DEFAULT_DIR})")
+    ck.add_argument("--solutions", action="store_true", help="check the reference answers instead of yours")
+    ck.add_argument("--train-images", type=int, default=None, help="exercise 9: train on the first N MNIST "
+                    "images (default 10000)")
+    return p.parse_args(argv)
+
+
+def workspace(args, must_exist=True):
+    folder = Path(args.dir).expanduser()
+    if must_exist and not folder.is_dir():
+        raise UsageError(f"no workspace at {folder}: run `{PROG} start` first (it makes ./{DEFAULT_DIR}), "
+                         f"or name yours with --dir DIR")
+    return folder
+
+
+def do_start(args):
+    folder = workspace(args, must_exist=False)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} exists and is not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    copied, kept = [], []
+    for ex in TRACK:
+        target = folder / ex.file
+        if target.exists():
+            kept.append(ex.file)
+        else:
+            shutil.copyfile(STUBS / ex.file, target)
+            copied.append(ex.file)
+    print(f"Workspace {shown(folder)}: copied {len(copied)} stub(s)"
+          + (f"; kept your {len(kept)} existing file(s) untouched" if kept else "") + ".")
+    print(f"Start with {shown(folder / TRACK[0].file)}, then:  {PROG} check 1"
+          + (f" --dir {shown(folder)}" if str(folder) != DEFAULT_DIR else ""))
+    return 0
+
+
+def do_list(args):
+    folder = Path(args.dir).expanduser()
+    there = folder.is_dir()
+    print(f"The track ({'workspace ' + shown(folder) if there else f'no workspace yet: {PROG} start'}):\n")
+    print(f"  {'#':>2}  {'name':<12} {'you write':<57} {'lecture':<8} status")
+    for ex in TRACK:
+        quick = {"train_images": LIST_TRAIN_IMAGES} if ex.number == 9 else {}
+        status = run(ex, folder, **quick).status if there else NOT_STARTED
+        print(f"  {ex.number:>2}  {ex.name:<12} {ex.you_write:<57} {ex.section:<8} {status}")
+    if there:
+        print(f"\nCheck one: {PROG} check NUMBER (list trains exercise 9 on {LIST_TRAIN_IMAGES:,} images)")
+    return 0
+
+
+def do_check(args):
+    backend.use("numpy")                             # your answers are NumPy code
+    if args.exercise.lower() == "all":
+        chosen = list(TRACK)
+    else:
+        ex = find(args.exercise)
+        if ex is None:
+            raise UsageError(f"no exercise {args.exercise!r}: give a number 1-{len(TRACK)}, a name "
+                             f"({', '.join(e.name for e in TRACK)}) or all")
+        chosen = [ex]
+    folder = SOLUTIONS if args.solutions else workspace(args)
+    sizes = {}
+    if args.train_images is not None:
+        if args.train_images < 100:
+            raise UsageError(f"--train-images must be at least 100, got {args.train_images}")
+        sizes["train_images"] = args.train_images
+    results = []
+    for ex in chosen:
+        result = run(ex, folder, **(sizes if ex.number == 9 else {}))
+        results.append(result)
+        if len(chosen) == 1:
+            print(report(result))
+        elif result.status == FAILING:
+            print(report(result) + "\n")
+    if len(chosen) > 1:
+        print(f"{'reference answers' if args.solutions else 'workspace ' + shown(folder)}:")
+        for r in results:
+            print(f"  {r.exercise.number:>2}  {r.exercise.name:<12} {r.status}")
+    statuses = {r.status for r in results}
+    if statuses == {PASSING}:
+        return 0
+    return 1 if FAILING in statuses else 2
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    return {"list": do_list, "start": do_start, "check": do_check}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(run_main(PROG, main))

@@ -1,0 +1,113 @@
+"""Reading the pattern of a failed gradient check: what kind of mistake makes analytic differ from numeric.
+
+A relative error says how wrong a gradient is, not why. Several common mistakes score the same:
+a flipped sign (a = -n) and a forgotten upstream factor (a = n / dy) both give a relative error of
+1.00. The pattern of the difference tells them apart, and each pattern points at one kind of line:
+
+    pattern (a = your gradient, n = finite differences, x = the tensor)    the likely mistake
+    a has another shape than x                                            a sum over the wrong axis, or none
+    a holds NaN or inf                                                     an overflow (exp of a large number)
+    a == 0 everywhere, n is not                                            nothing was written into the gradient
+    a == -n                                                                a sign flipped
+    a == gradient of sum(y), the output with dy = 1                        the upstream dy was left out
+    a == c n for one constant c != 1                                       a factor (1/N, 2, 1/2) missing or extra
+    a == n where x > 0, wrong only where x <= 0                            the x <= 0 branch (ReLU's kink side)
+    anything else                                                          re-derive; start at the worst entry
+
+Every test compares whole tensors in float64 with a tolerance far above finite-difference noise
+(a correct gradient agrees to ~1e-9) and far below any real mistake.
+"""
+import numpy as np
+
+AGREE = 1e-6           # two gradients "agree" when max|a - b| <= AGREE * max(|a| + |b|)
+
+
+def _agree(a, b):
+    scale = float(np.max(np.abs(a) + np.abs(b))) if a.size else 0.0
+    return scale == 0.0 or float(np.max(np.abs(a - b))) <= AGREE * scale
+
+
+def _shape_hint(got, want, out_shape=None):
+    """Say how a gradient of shape `got` could have come from the right one, of shape `want`."""
+    got, want = tuple(got), tuple(want)
+    text = f"wrong shape: your gradient has shape {got}, the tensor has {want}"
+    if got == want[::-1] and len(got) > 1:
+        return text + ": transposed (a gradient has the shape of the tensor it belongs to)"
+    for k in range(len(want)):                                  # want with axis k removed
+        if got == want[:k] + want[k + 1:] or got == want[:k] + (1,) + want[k + 1:]:
+            return text + f": axis {k} (size {want[k]}) was summed away; sum only over the axes the tensor lacks"
+    for k in range(len(got)):                                   # got with axis k removed
+        if got[:k] + got[k + 1:] == want:
+            return text + f": axis {k} (size {got[k]}) was not summed; the tensor is used once per row, " \
+                          f"so its gradient adds up the rows: .sum(axis={k})"
+    if out_shape is not None:
+        out = tuple(out_shape)
+        for k in range(len(out)):
+            if out[:k] + out[k + 1:] == got:
+                keep = [j for j in range(len(out)) if out[:j] + out[j + 1:] == want]
+                right = f"; the right sum is over axis {keep[0]} (size {out[keep[0]]})" if keep else ""
+                return text + f": it looks summed over axis {k} (size {out[k]}) of the {out} terms{right}"
+    return text
+
+
+def _factor_hint(c, batch):
+    """Name a constant factor c (your gradient = c * the right one), and guess where it came from."""
+    guesses = []
+    if batch and batch > 1 and abs(c - batch) < 1e-6 * batch:
+        guesses.append(f"N = {batch} is the batch size: the 1/N of the batch mean is missing")
+    if batch and batch > 1 and abs(c * batch - 1) < 1e-6:
+        guesses.append(f"1/{batch} = 1/N: divided by the batch size once too often")
+    if abs(c - 2) < 1e-6:
+        guesses.append("a factor 2 too many, or a 1/2 forgotten (the 1/2 in front of the formula?)")
+    if abs(c - 0.5) < 1e-6:
+        guesses.append("half the right size: the 2 from d/dx x^2 = 2x, or an extra 1/2?")
+    if c < 0:
+        guesses.append("the sign is flipped as well")
+    guess = f" ({'; '.join(guesses)})" if guesses else ""
+    return f"off by a constant factor: your gradient is {c:.6g} times the right one{guess}"
+
+
+def diagnose(analytic, numeric, x=None, out_shape=None, without_dy=None, batch=None):
+    """A one-line hint for a failed check, read from the pattern of analytic - numeric.
+
+    analytic, numeric: the two gradients (NumPy, float64); x: the tensor they belong to (for the
+    "only where x <= 0" pattern); out_shape: the shape of the layer's output (for shape hints);
+    without_dy: a callable returning the numeric gradient of sum(y), i.e. with dy = 1 (called only
+    when the simpler patterns fail; None where there is no upstream gradient, as for a loss);
+    batch: the batch size N (to recognise a missing or doubled 1/N).
+    """
+    a, n = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
+    if a.shape != n.shape:
+        return _shape_hint(a.shape, n.shape, out_shape)
+    if not np.all(np.isfinite(a)):
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
+        return f"your gradient holds NaN or inf (first at {where}): an overflow, e.g. exp of a large number, " \
+               "or 0/0; rewrite the formula so that no intermediate value overflows"
+    if not np.any(a) and np.any(n):
+        return "your gradient is all zeros: nothing was written into it (returned zeros, or filled a copy " \
+               "instead of the array the check reads?)"
+    if _agree(a, -n):
+        return "exactly the negative of the numeric gradient: a sign is flipped"
+    if without_dy is not None:
+        n1 = np.asarray(without_dy(), dtype=np.float64)
+        if _agree(a, n1):
+            return "your gradient ignores the upstream gradient dy: it is what you would get with dy = 1 " \
+                   "everywhere; the chain rule multiplies by dy (dx = dy * f'(x), dW = x.T @ dy)"
+    nn = float(np.sum(n * n))
+    if nn > 0:
+        c = float(np.sum(a * n)) / nn                             # least-squares fit a ~ c n
+        if abs(c - 1) > 1e-3 and _agree(a, c * n):
+            return _factor_hint(c, batch)
+    if x is not None and np.shape(x) == a.shape:
+        xs = np.asarray(x, dtype=np.float64)
+        scale = float(np.max(np.abs(a) + np.abs(n)))
+        bad = np.abs(a - n) > AGREE * scale
+        for region, mask in (("<= 0", xs <= 0), ("> 0", xs > 0)):
+            if bad.any() and np.all(mask[bad]) and not np.all(mask):
+                return f"wrong only where the input is {region} ({int(bad.sum())} of {int(mask.sum())} such " \
+                       f"entries), right elsewhere: look at the branch for x {region}"
+        if bad.sum() < bad.size:
+            return f"wrong at {int(bad.sum())} of {bad.size} entries, right at the rest: compare the entries " \
+                   "that fail (a row, a column, a branch?)"
+    return "no simple pattern (not a sign, a constant factor, a missing dy or one branch): re-derive the " \
+           "formula and compare analytic with numeric at the worst entry"

@@ -1,0 +1,67 @@
+"""Softmax and the cross-entropy of a K-class classifier, from logits, with its gradient.
+
+For one example with logits l (K,) and true class c, the softmax gives class probabilities
+
+    p_k = exp(l_k) / sum_i exp(l_i)
+    log p_k = l_k - logsumexp(l),     logsumexp(l) = m + log sum_i exp(l_i - m),   m = max_i l_i
+
+(subtracting the largest logit m first keeps every exponent <= 0, so nothing overflows). The
+cross-entropy is the negative log-likelihood of the true class; averaged over a batch of N:
+
+    L = (1/N) sum_n -log p_{n, c_n} = (1/N) sum_n (logsumexp(l_n) - l_{n, c_n})
+
+Gradient: d logsumexp(l) / d l_k = p_k and d l_c / d l_k = [k = c], so
+
+    dL/dl = (1/N) (p - onehot(c))          (N, K)
+
+Each row of the gradient sums to 0 (probability moves from the other classes to the true one).
+Sanity: all-equal logits give p_k = 1/K and L = log K exactly.
+"""
+import numpy as np
+
+from .. import backend
+from ..checks import check_array, check_finite_result
+
+
+def log_softmax(logits):
+    """log p (N, K) = logits - logsumexp(logits) row by row, without overflow."""
+    check_array("log_softmax", "logits", logits, ndim=2)
+    xp = backend.array_module(logits)
+    shifted = logits - logits.max(axis=1, keepdims=True)                  # (N, K), every entry <= 0
+    return shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))   # (N, K)
+
+
+def check_labels(where, labels, n, n_classes):
+    """Integer class labels (n,) in 0..n_classes-1."""
+    if not hasattr(labels, "dtype") or labels.dtype.kind not in "iu":
+        raise TypeError(f"{where}: labels must be an integer array of class indices, "
+                        f"got {getattr(labels, 'dtype', type(labels).__name__)}")
+    if labels.shape != (n,):
+        raise ValueError(f"{where}: labels must have shape ({n},), one per row of logits, got {tuple(labels.shape)}")
+    lo, hi = int(labels.min()), int(labels.max())
+    if lo < 0 or hi >= n_classes:
+        raise ValueError(f"{where}: labels must lie in 0..{n_classes - 1} for {n_classes} logits per row, "
+                         f"got values from {lo} to {hi}")
+    return labels
+
+
+def softmax_cross_entropy(logits, labels):
+    """Mean cross-entropy of integer labels (N,) under softmax(logits) (N, K); returns (L, dL/dlogits)."""
+    check_array("softmax_cross_entropy", "logits", logits, ndim=2)
+    n, k = logits.shape
+    xp = backend.array_module(logits)
+    labels = check_labels("softmax_cross_entropy", backend.asarray(labels), n, k)
+    logp = log_softmax(logits)                                            # (N, K)
+    rows = xp.arange(n)
+    loss = -logp[rows, labels].sum() / n
+    check_finite_result("softmax_cross_entropy", loss, logits=logits)
+    dlogits = xp.exp(logp)                                                # p (N, K)
+    dlogits[rows, labels] -= 1.0                                          # p - onehot(c)
+    dlogits *= logits.dtype.type(1.0 / n)
+    return loss, dlogits
+
+
+def accuracy(logits, labels):
+    """Fraction of rows whose largest logit is the true class (a host float)."""
+    predicted = backend.to_host(logits).argmax(axis=1)
+    return float(np.mean(predicted == backend.to_host(labels)))

@@ -1,0 +1,165 @@
+"""Collapse diagnostics, the rank AUROC, softmax cross-entropy, the linear probe and the conditional VAE.
+
+Their gradients are checked in test_gradcheck.py (selfcheck lists the CVAE and the probe); here each
+is checked against an independent fact: a closed-form value, a brute-force count, a toy problem.
+"""
+import math
+
+import numpy as np
+import pytest
+
+from scratchvae import backend, checkpoint, diagnostics
+from scratchvae.auroc import auroc, midranks
+from scratchvae.models.cvae import CVAE, CVAEConfig, one_hot, pack
+from scratchvae.models.probe import LinearProbe
+from scratchvae.models.vae import VAE, VAEConfig
+from scratchvae.nn.kl import gaussian_kl
+from scratchvae.nn.softmax import log_softmax, softmax_cross_entropy
+from scratchvae.train import evaluate
+
+# ---- KL per dimension and active units ----------------------------------------------------
+
+def test_kl_per_dim_matches_the_closed_form_by_hand():
+    # dim 0: mu = +-2, sigma = 0.5: KL = 1/2 (4 + 0.25 - 1 - log 0.25) for both rows; dim 1 is the prior
+    mu = np.array([[2.0, 0.0], [-2.0, 0.0]])
+    logvar = np.array([[math.log(0.25), 0.0], [math.log(0.25), 0.0]])
+    expected = 0.5 * (4 + 0.25 - 1 - math.log(0.25))
+    np.testing.assert_allclose(diagnostics.kl_per_dim(mu, logvar), [expected, 0.0], rtol=1e-12, atol=1e-15)
+
+
+def test_kl_per_dim_sums_to_the_kl_term():
+    rng = np.random.default_rng(0)
+    mu, logvar = rng.standard_normal((50, 7)), rng.standard_normal((50, 7))
+    per_dim = diagnostics.kl_per_dim(mu, logvar)
+    assert per_dim.shape == (7,) and (per_dim >= 0).all()
+    assert per_dim.sum() == pytest.approx(float(gaussian_kl(mu, logvar)[0]), rel=1e-12)
+
+
+def test_active_units_counts_variances_above_the_threshold():
+    rng = np.random.default_rng(1)
+    z = rng.standard_normal((4000, 3))
+    z -= z.mean(0)
+    z /= z.std(0)                                       # unit variance exactly, then scaled per column
+    mu = z * np.sqrt([1.0, 0.005, 0.02])                # Var = 1, 0.005, 0.02
+    np.testing.assert_allclose(diagnostics.activity(mu), [1.0, 0.005, 0.02], rtol=1e-10)
+    assert diagnostics.active_units(mu) == 2            # 0.005 is below Burda et al.'s 0.01
+    assert diagnostics.active_units(mu, threshold=0.001) == 3
+    with pytest.raises(ValueError, match="threshold"):
+        diagnostics.active_units(mu, threshold=-1)
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        diagnostics.activity(mu[:1])
+
+
+def test_collapse_metrics_agree_with_the_test_kl_of_evaluate():
+    x = np.random.default_rng(2).random((64, 12)).astype(np.float32)
+    model = VAE(VAEConfig(n_in=12, hidden=(8,), latent=4))
+    found = diagnostics.collapse_metrics(model, x, batch_size=20)
+    assert len(found["test_kl_per_dim"]) == 4 and isinstance(found["active_units"], int)
+    assert sum(found["test_kl_per_dim"]) == pytest.approx(evaluate(model, x)["kl"], rel=1e-5)
+    with pytest.raises(TypeError, match="needs a VAE"):
+        diagnostics.encode_all(object(), x)
+
+
+# ---- AUROC by ranks -------------------------------------------------------------------------
+
+def brute_force_auroc(scores, positive):
+    pos, neg = scores[positive], scores[~positive]
+    wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return wins / (len(pos) * len(neg))
+
+
+def test_midranks_share_tied_ranks():
+    np.testing.assert_array_equal(midranks([3.0, 1.0, 3.0, 2.0, 3.0]), [4.0, 1.0, 4.0, 2.0, 4.0])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_auroc_equals_the_pair_count_with_ties(seed):
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, 6, size=80).astype(float)          # few values: many ties
+    positive = rng.random(80) < 0.3
+    positive[:2] = [True, False]
+    assert auroc(scores, positive) == pytest.approx(brute_force_auroc(scores, positive), abs=1e-12)
+
+
+def test_auroc_extremes_and_errors():
+    labels = np.array([False, False, True, True])
+    assert auroc(np.array([1.0, 2.0, 3.0, 4.0]), labels) == 1.0
+    assert auroc(np.array([4.0, 3.0, 2.0, 1.0]), labels) == 0.0
+    assert auroc(np.ones(4), labels) == 0.5
+    with pytest.raises(ValueError, match="at least one positive"):
+        auroc(np.arange(3.0), np.zeros(3, bool))
+    with pytest.raises(TypeError, match="boolean"):
+        auroc(np.arange(3.0), np.array([0, 1, 1]))
+
+
+# ---- softmax cross-entropy and the linear probe -----------------------------------------------
+
+def test_cross_entropy_of_equal_logits_is_log_k_and_gradient_rows_sum_to_zero():
+    loss, d = softmax_cross_entropy(np.zeros((4, 5)), np.array([0, 1, 2, 4]))
+    assert float(loss) == pytest.approx(math.log(5), rel=1e-14)
+    logits = np.random.default_rng(3).standard_normal((6, 4)) * 3
+    labels = np.array([0, 3, 1, 1, 2, 0])
+    loss, d = softmax_cross_entropy(logits, labels)
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)                     # the textbook formula
+    assert float(loss) == pytest.approx(-np.log(p[np.arange(6), labels]).mean(), rel=1e-12)
+    np.testing.assert_allclose(d.sum(1), 0, atol=1e-15)
+    assert np.isfinite(log_softmax(np.array([[1e4, -1e4, 0.0]]))).all()         # no overflow
+
+
+def test_cross_entropy_names_bad_labels():
+    with pytest.raises(ValueError, match="0..2"):
+        softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 3]))
+    with pytest.raises(TypeError, match="integer"):
+        softmax_cross_entropy(np.zeros((2, 3)), np.array([0.0, 1.0]))
+
+
+def test_linear_probe_separates_separable_classes():
+    rng = np.random.default_rng(4)
+    centres = np.array([[4.0, 0.0], [-4.0, 0.0], [0.0, 4.0]])
+    labels = rng.integers(0, 3, 300)
+    h = (centres[labels] + rng.standard_normal((300, 2))).astype(np.float32)
+    probe = LinearProbe(2, 3)
+    losses = probe.fit(h[:200], labels[:200], epochs=30, batch_size=50, lr=0.05)
+    assert losses[-1] < losses[0] / 3
+    assert probe.accuracy(h[200:], labels[200:]) >= 0.97
+
+
+# ---- the conditional VAE ------------------------------------------------------------------
+
+def small_cvae():
+    return CVAE(CVAEConfig(n_in=12, hidden=(8,), latent=3, n_classes=4))
+
+
+def test_pack_appends_the_one_hot_label():
+    x = np.random.default_rng(5).random((3, 12)).astype(np.float32)
+    xy = pack(x, np.array([2, 0, 3]), 4)
+    assert xy.shape == (3, 16) and xy.dtype == np.float32
+    np.testing.assert_array_equal(xy[:, :12], x)
+    np.testing.assert_array_equal(xy[:, 12:], one_hot(np.array([2, 0, 3]), 4))
+    with pytest.raises(ValueError, match="0..3"):
+        one_hot(np.array([4]), 4)
+
+
+def test_the_label_reaches_the_decoder_and_the_encoder():
+    model = small_cvae()
+    x = np.random.default_rng(6).random((5, 12)).astype(np.float32)
+    eps = np.random.default_rng(7).standard_normal((5, 3)).astype(np.float32)
+    a = model.objective(pack(x, np.zeros(5, np.int64), 4), backward=False, eps=eps)
+    b = model.objective(pack(x, np.full(5, 2), 4), backward=False, eps=eps)
+    assert float(a["rec"]) != float(b["rec"]) and float(a["kl"]) != float(b["kl"])
+    z = np.zeros((2, 3), np.float32)
+    assert not np.allclose(model.decode(z, np.array([0, 0])), model.decode(z, np.array([1, 3])))
+    images, codes = model.class_grid(2, backend.rng(0))
+    assert images.shape == (8, 12) and codes.shape == (2, 3)
+    np.testing.assert_allclose(images[:4], model.decode(np.repeat(codes[:1], 4, 0), np.arange(4)), rtol=1e-6)
+    with pytest.raises(ValueError, match="pack"):
+        model.encode(x)                                   # the pixels alone: the label is missing
+
+
+def test_cvae_checkpoint_round_trip(tmp_path):
+    model = small_cvae()
+    path = checkpoint.save(tmp_path / "c.npz", model)
+    loaded, _, _ = checkpoint.load(path)
+    assert isinstance(loaded, CVAE) and loaded.config == model.config
+    z = np.random.default_rng(8).standard_normal((3, 3)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.decode(z, np.array([0, 1, 2])), model.decode(z, np.array([0, 1, 2])))
