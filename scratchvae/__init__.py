@@ -8,10 +8,12 @@ The folder listing is the table of contents; each module teaches one idea.
       losses       MSE, Gaussian NLL, BCE from logits, L1   kl           closed-form Gaussian KL
       reparam      z = mu + exp(0.5 logvar) * eps           optim        SGD, Adam
       softmax      softmax cross-entropy from logits
+      gaussian     log N(z; mu, var) and its three gradients
     models/      the models built from them
       model        what the models share                    autoencoder  plain/denoising/dropout/sparse/linear
       vae          the VAE and its negative ELBO            iwae         importance-weighted log p(x)
       cvae         the conditional VAE, P(x|y)              probe        softmax regression on frozen features
+      deep         1 or 2 stochastic layers; the VAE and IWAE objectives (Burda et al. 2016)
     fast/        the same formulas made fast, each tested equal to its textbook reference (training uses it)
       adam         fused Adam over one flat buffer          bce          BCE value + gradient in one pass
       latent       reparameterization + KL, fused           dense_act    bias + ReLU, fused both ways
@@ -27,6 +29,7 @@ The folder listing is the table of contents; each module teaches one idea.
     checkpoint   atomic .npz save and load                plots        pictures
     bench        speed against the matrix-product floor   diagnostics  KL per latent dimension, active units
     auroc        the AUROC by ranks, ties counted half
+    schedule     the IWAE paper's training recipe
 """
 from .models.autoencoder import AEConfig, Autoencoder
 from .models.vae import VAE, VAEConfig

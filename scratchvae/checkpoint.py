@@ -30,12 +30,14 @@ from . import backend
 from .fast import Adam as FusedAdam
 from .models.autoencoder import AEConfig, Autoencoder
 from .models.cvae import CVAE, CVAEConfig
+from .models.deep import DeepVAE, DeepVAEConfig
 from .models.vae import VAE, VAEConfig
 from .nn import optim
 
 FORMAT = "scratchvae-checkpoint"
 VERSION = 1
-MODELS = {"vae": (VAE, VAEConfig), "autoencoder": (Autoencoder, AEConfig), "cvae": (CVAE, CVAEConfig)}
+MODELS = {"vae": (VAE, VAEConfig), "autoencoder": (Autoencoder, AEConfig), "cvae": (CVAE, CVAEConfig),
+          "deep_vae": (DeepVAE, DeepVAEConfig)}
 OPTIMIZERS = {"Adam": FusedAdam, "SGD": optim.SGD}   # load() resumes with the fused Adam: same state as optim.Adam
 
 

@@ -97,6 +97,20 @@ def _models():
                                                                       step=step)
 
 
+def _deep():
+    """Burda et al. (2016): the density of every stochastic layer, and both depths under both objectives."""
+    from .models.deep import DeepVAE, DeepVAEConfig
+    from .nn.gaussian import gaussian_log_density, gaussian_log_density_backward
+    yield "gaussian_log_density", lambda: check_function(
+        gaussian_log_density, gaussian_log_density_backward,
+        {"z": _randn(40, 4, 3), "mu": _randn(41, 4, 3), "logvar": _randn(42, 4, 3)}, ["z", "mu", "logvar"])
+    shapes = {1: dict(hidden=((6,),), latent=(3,)), 2: dict(hidden=((6,), (5,)), latent=(3, 2))}
+    for layers, objective, k in ((1, "vae", 1), (2, "vae", 1), (1, "iwae", 5), (2, "iwae", 5), (2, "iwae", 50)):
+        name = f"DeepVAE {layers} layer(s), {objective} k={k}"
+        cfg = DeepVAEConfig(n_in=8, **shapes[layers], objective=objective, k=k)
+        yield name, lambda cfg=cfg, name=name: check_model(DeepVAE(cfg, dtype=F64), _uniform(30, 5, 8), name)
+
+
 def _packed_rows(seed, n, d, labels):
     """CVAE rows [x, one_hot(y)] in float64: n rows of d pixels and the labels' one-hot codes."""
     return backend.asarray(np.concatenate([np.random.default_rng(seed).random((n, d)),
@@ -134,6 +148,7 @@ def all_checks():
     yield from _losses()
     yield from _models()
     yield from _classifier_and_conditional()
+    yield from _deep()
 
 
 def main(argv=None):

@@ -19,6 +19,9 @@ streamed over chunks of samples so that K = 5000 never needs K decoder outputs i
     m' = max(m, max_k log w_k);   s' = s exp(m - m') + sum_k exp(log w_k - m');   L_K = m + log s - log K
 
 Every exponent is <= 0, so nothing overflows, and memory is bounded by `max_floats` per chunk.
+
+Models with several stochastic layers (deep.py's DeepVAE, one or two layers) compute their own
+log-weights, log w = log p(x, h1, h2) - log q(h1, h2 | x); the same streamed log-sum-exp applies.
 """
 import math
 
@@ -36,6 +39,8 @@ def log_likelihood(model, x, k=5000, rng=None, batch_size=100, max_floats=2**22,
     max_floats: the most floats one chunk's decoder output may hold (2**22 floats = 16 MB).
     progress: optional callable(done_images, total_images).
     """
+    if hasattr(model, "log_weights"):
+        return _log_likelihood_deep(model, x, k, rng, batch_size, max_floats, progress)
     if not hasattr(model.config, "latent"):
         raise TypeError(f"log_likelihood needs a VAE (a model with a latent prior), got {type(model).__name__}")
     k = check_positive_int("log_likelihood", "k", k)
@@ -72,4 +77,37 @@ def log_likelihood(model, x, k=5000, rng=None, batch_size=100, max_floats=2**22,
         out[i:i + B] = backend.to_host(m + xp.log(s) - math.log(k))
         if progress is not None:
             progress(i + B, x.shape[0])
+    return out
+
+
+def _log_likelihood_deep(model, x, k, rng, batch_size, max_floats, progress):
+    """The same estimate for a model that returns its own log-weights (k, N) (deep.py)."""
+    k = check_positive_int("log_likelihood", "k", k)
+    batch_size = check_positive_int("log_likelihood", "batch_size", batch_size)
+    x = model.check_input("log_likelihood", x)
+    rng = rng if rng is not None else backend.rng(0)
+    out = np.empty(x.shape[0], dtype=np.float64)
+    training = model.training
+    model.eval()
+    try:
+        for i in range(0, x.shape[0], batch_size):
+            xb = x[i:i + batch_size]                                      # (B, D)
+            B = xb.shape[0]
+            xp = backend.array_module(xb)
+            m = xp.full(B, -xp.inf, dtype=xp.float64)
+            s = xp.zeros(B, dtype=xp.float64)
+            chunk = max(1, min(k, max_floats // (B * model.config.n_in)))
+            for start in range(0, k, chunk):
+                kc = min(chunk, k - start)
+                log_w = model.log_weights(xb, kc, model.draw_eps(B, kc, rng)).astype(xp.float64)   # (kc, B)
+                m_new = xp.maximum(m, log_w.max(axis=0))
+                s = s * xp.exp(m - m_new) + xp.exp(log_w - m_new).sum(axis=0)
+                m = m_new
+            out[i:i + B] = backend.to_host(m + xp.log(s) - math.log(k))
+            if progress is not None:
+                progress(i + B, x.shape[0])
+    finally:
+        model._cache = None                                               # free the last chunk's arrays
+        if training:
+            model.train()
     return out
