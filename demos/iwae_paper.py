@@ -13,7 +13,6 @@ Steps: 1. flags  2. MNIST as the paper split it  3. for each row: build or resum
 (schedule.py), record test NLL with a small K every --eval-every epochs  4. the final estimate of -log p(x)
 and the active units  5. results.json, curve pictures, the table beside the paper's.
 """
-import argparse
 import json
 import os
 import sys
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 
 from scratchvae import backend, checkpoint, plots  # noqa: F401  (plots: matplotlib without a display)
-from scratchvae.cli import UsageError, run_main
+from scratchvae.cli import ArgumentParser, UsageError, run_main
 from scratchvae.data import load_mnist, static_binarize
 from scratchvae.models.deep import DeepVAE, active_units, paper_config
 from scratchvae.models.iwae import log_likelihood
@@ -48,7 +47,8 @@ PRESETS = {   # stages of the schedule, training images, curve K and images, fin
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description="Reproduce the IWAE paper's MNIST table with hand-written backprop.")
+    p = ArgumentParser(prog="iwae_paper.py",
+                       description="Reproduce the IWAE paper's MNIST table with hand-written backprop.")
     p.add_argument("--preset", choices=sorted(PRESETS), default="smoke", help="how much of the recipe to run")
     p.add_argument("--rows", default=None, help="comma-separated rows such as vae-1-1,iwae-2-5 (default: the "
                                                 "preset's rows)")

@@ -6,13 +6,12 @@ Each entry builds a tiny float64 instance of one component (a layer, a loss, the
 reparameterization, a whole model's objective) and runs the library checker on it. The tests
 run the same list, so the command and the test suite can never disagree.
 """
-import argparse
 import time
 
 import numpy as np
 
 from . import backend
-from .cli import UsageError
+from .cli import ArgumentParser, UsageError
 from .gradcheck import check_function, check_layer, check_loss, check_model, compare, format_report, summary
 from .models.autoencoder import AEConfig, Autoencoder
 from .models.cvae import CVAE, CVAEConfig, one_hot
@@ -152,7 +151,7 @@ def all_checks():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m scratchvae.gradcheck",
+    parser = ArgumentParser(prog="python -m scratchvae.gradcheck",
                                      description="Check every analytic gradient in scratchvae against "
                                                  "centred finite differences in float64.")
     parser.add_argument("--backend", default=None, choices=["numpy", "cupy", "cpu", "gpu"],

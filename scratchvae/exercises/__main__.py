@@ -9,13 +9,12 @@
 Exit status of check: 0 every exercise checked is passing; 1 one is failing (or your code raised);
 2 one is not started (and none failing), or a usage error.
 """
-import argparse
 import shutil
 import sys
 from pathlib import Path
 
 from .. import backend
-from ..cli import UsageError, run_main
+from ..cli import ArgumentParser, UsageError, run_main
 from .runner import FAILING, NOT_STARTED, PASSING, SOLUTIONS, STUBS, report, run, shown
 from .track import TRACK, find
 
@@ -25,7 +24,7 @@ LIST_TRAIN_IMAGES = 1_000          # list's quick run of exercise 9
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog=PROG, description="The learner's track: write every derivative the VAE "
+    p = ArgumentParser(prog=PROG, description="The learner's track: write every derivative the VAE "
                                 "needs, in the lecture's order, and have each one checked.")
     sub = p.add_subparsers(dest="command", required=True)
     ls = sub.add_parser("list", help="the exercises and their status in your workspace")
