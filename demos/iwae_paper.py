@@ -22,9 +22,11 @@ from pathlib import Path
 from scratchvae import backend, checkpoint, plots  # noqa: F401  (plots: matplotlib without a display)
 from scratchvae.cli import ArgumentParser, UsageError, run_main
 from scratchvae.data import load_mnist, static_binarize
+from scratchvae.fast import (
+    Adam,  # the fused Adam (textbook: scratchvae/nn/optim.py); checkpoint.load resumes with it too
+)
 from scratchvae.models.deep import DeepVAE, active_units, paper_config
 from scratchvae.models.iwae import log_likelihood
-from scratchvae.nn.optim import Adam
 from scratchvae.schedule import ADAM, BATCH_SIZE, EVAL_K, N_TRAIN, paper_schedule, stage_at, total_epochs
 from scratchvae.train import binarized_test_set, fit
 
