@@ -1,7 +1,7 @@
 """The IWAE paper's MNIST table (Burda, Grosse & Salakhutdinov 2016, Table 1), trained from scratch.
 
-    python demos/iwae_paper.py --preset smoke     # every kind of row, tiny: a few minutes in all
-    python demos/iwae_paper.py --preset budget    # k = 1 and 5 rows, 40 epochs each: about an hour on 2 cores
+    python demos/iwae_paper.py --preset smoke     # every kind of row, tiny: about 10 to 25 s
+    python demos/iwae_paper.py --preset budget    # k = 1 and 5 rows, 40 epochs each: 9 to 16 min a row on one core
     python demos/iwae_paper.py --preset paper     # the full recipe, 3280 epochs a row (days on a CPU)
     python demos/iwae_paper.py --preset paper --rows vae-1-1 --max-minutes 60    # one row, an hour at a time
 

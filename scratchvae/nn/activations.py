@@ -9,7 +9,7 @@ f'(x), written here in the cheapest form: from the output y where f' is a functi
     Sigmoid     1 / (1 + exp(-x))            y * (1 - y)                   y
     Tanh        tanh(x)                      1 - y**2                      y
     Softplus    log(1 + exp(x))              sigmoid(x)                    x
-    Identity    x                            1                             nothing
+    Identity    x                            1                             x (only to check dy's shape)
 
 Shapes: x, y, dy and dx all share one shape, any shape.
 """

@@ -49,6 +49,6 @@ def reparameterize_backward(dz, cache):
     std, eps = cache
     check_array("reparameterize_backward", "dz", dz, ndim=2)
     check_same_shape("reparameterize_backward", "dz", dz, "z", std)
-    dmu = dz                                    # dz/dmu = 1
+    dmu = dz                                    # dz/dmu = 1 (the same array as dz: copy it before writing into it)
     dlogvar = dz * eps * std * dz.dtype.type(0.5)   # dz/dlogvar = 0.5 * std * eps
     return dmu, dlogvar
