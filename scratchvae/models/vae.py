@@ -3,6 +3,7 @@
 Kingma & Welling (2014), "Auto-Encoding Variational Bayes"; the lecture's sections 8 to 10.
 
 Generative model:   z ~ p(z) = N(0, I)  (J dims),    x ~ p(x|z) = Bernoulli(sigmoid(f_dec(z)))
+                    (or, with likelihood="gaussian", N(f_dec(z), obs_std^2 I))
 Inference model:    q(z|x) = N(mu, diag(exp(logvar))),  [mu, logvar] = f_enc(x)
 
 For every x,  log p(x) = ELBO + KL(q(z|x) || p(z|x)) >= ELBO, with
@@ -74,6 +75,12 @@ class VAEConfig:
 
 
 class VAE(Model):
+    """Encoder x (N, D) -> [mu, logvar] (N, 2J); decoder z (N, J) -> logits or means (N, D).
+
+    fast=True trains through scratchvae/fast/vae.py (fused kernels, tested equal); fast=False runs the
+    textbook code below, line by line.
+    """
+
     kind = "vae"
 
     def __init__(self, config=None, dtype=None, fast=True, **overrides):
@@ -104,7 +111,10 @@ class VAE(Model):
         return gaussian_nll(out, x, self.config.obs_std)
 
     def objective(self, x, rng=None, backward=True, step=None, eps=None):
-        """loss = rec + beta_t * KL per image; also reports neg_elbo = rec + KL. Fills gradients if backward."""
+        """x (N, D) -> {"loss": rec + beta_t * KL, "rec", "kl", "neg_elbo": rec + KL}, nats per image.
+
+        Fills the parameters' gradients if backward. eps (N, J) may be given; else it is drawn from rng.
+        """
         if self.fast:
             return fast_vae.objective(self, x, rng, backward, step, eps)
         x = self.check_input("VAE.objective", x, finite=False)
