@@ -25,13 +25,12 @@ on every digit  5. linear probes on the four features  6. pictures  7. applicati
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 from scratchvae import backend, plots
 from scratchvae.auroc import auroc
-from scratchvae.cli import ArgumentParser, UsageError, run_main
+from scratchvae.cli import ArgumentParser, UsageError, output_folder, run_main, write_text
 from scratchvae.data import load_mnist
 from scratchvae.models.autoencoder import AEConfig, Autoencoder
 from scratchvae.models.probe import LinearProbe
@@ -65,6 +64,7 @@ def parse_args(argv=None):
     p.add_argument("--device", default=None, choices=["cpu", "gpu"], help="cpu (NumPy) or gpu (CuPy)")
     p.add_argument("--data-dir", default=None, help="folder with MNIST-format IDX files (default: shipped MNIST)")
     p.add_argument("--out", default="runs/mnist_applications", help="output folder for applications.json and pictures")
+    p.add_argument("--overwrite", action="store_true", help="replace the files of a previous run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     given = {a.split("=")[0].lstrip("-").replace("-", "_") for a in (argv if argv is not None else sys.argv[1:])
              if a.startswith("--")}
@@ -144,11 +144,7 @@ def probe_accuracy(name, h_train, y_train, h_test, y_test, args):
 
 def main(argv=None):
     args = parse_args(argv)                                                    # 1. flags
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"--out {out}: cannot create the folder ({err.strerror})") from None
+    out = output_folder(args.out, ("applications.json",), overwrite=args.overwrite, resumable=False)   # before training
     if args.device is not None:
         backend.use(args.device)
     started = time.perf_counter()
@@ -194,7 +190,7 @@ def main(argv=None):
     seconds = time.perf_counter() - started
     sizes = {name: int(h_tr.shape[1]) for name, (h_tr, _) in features.items()}
     result = {"anomaly": anomaly, "probe": probe, "probe_features": sizes, "settings": settings, "seconds": seconds}
-    (out / "applications.json").write_text(json.dumps(result, indent=1))       # 7. the numbers
+    write_text(out / "applications.json", json.dumps(result, indent=1))       # 7. the numbers
 
     print("\n| held-out digit | AUROC |\n| --- | --- |")                    # 8. summary
     for r in anomaly:

@@ -21,12 +21,11 @@ against beta, KL per dimension for each beta, latent traversals  5. write beta_t
 import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 from scratchvae import backend, diagnostics, plots
-from scratchvae.cli import ArgumentParser, UsageError, run_main
+from scratchvae.cli import ArgumentParser, output_folder, run_main, write_text
 from scratchvae.data import load_mnist
 from scratchvae.models.vae import VAE, VAEConfig
 from scratchvae.nn.optim import Adam
@@ -56,6 +55,7 @@ def parse_args(argv=None):
     p.add_argument("--device", default=None, choices=["cpu", "gpu"], help="cpu (NumPy) or gpu (CuPy)")
     p.add_argument("--data-dir", default=None, help="folder with MNIST-format IDX files (default: shipped MNIST)")
     p.add_argument("--out", default="runs/mnist_beta", help="output folder for beta_table.json and pictures")
+    p.add_argument("--overwrite", action="store_true", help="replace the files of a previous run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     given = {a.split("=")[0].lstrip("-").replace("-", "_") for a in (argv if argv is not None else sys.argv[1:])
              if a.startswith("--")}
@@ -132,11 +132,7 @@ def draw(models, rows, x_test, out):
 
 def main(argv=None):
     args = parse_args(argv)                                                 # 1. flags
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"--out {out}: cannot create the folder ({err.strerror})") from None
+    out = output_folder(args.out, ("beta_table.json",), overwrite=args.overwrite, resumable=False)   # before training
     if args.device is not None:
         backend.use(args.device)
     started = time.perf_counter()
@@ -152,7 +148,7 @@ def main(argv=None):
         rows.append(row)
     pictures = draw(models, rows, x_test, out)                             # 4. pictures
     settings = {k: v for k, v in vars(args).items() if k not in ("out", "data_dir", "no_progress")}
-    (out / "beta_table.json").write_text(json.dumps({"settings": settings, "rows": rows,          # 5. table
+    write_text(out / "beta_table.json", json.dumps({"settings": settings, "rows": rows,          # 5. table
                                                      "seconds": time.perf_counter() - started}, indent=1))
     J = args.latent_dim                                                      # 6. summary
     print(f"\n| beta | rate KL | distortion rec | -ELBO | active units of {J} | KL of the top 3 dims |")
