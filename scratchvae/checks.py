@@ -95,6 +95,13 @@ def check_number(where, name, value, *, low=None, high=None, low_open=False, hig
     return value
 
 
+def check_betas(where, betas):
+    """Adam's pair of decay rates (b1, b2), each in [0, 1); returns two floats."""
+    if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+        raise ValueError(f"{where}: betas must be a pair (b1, b2) such as (0.9, 0.999), got {betas!r}")
+    return tuple(check_number(where, f"betas[{i}]", b, low=0, high=1, high_open=True) for i, b in enumerate(betas))
+
+
 def check_float_dtype(where, name, dtype):
     """float32 or float64 (the dtypes parameters may have); returns the np.dtype."""
     try:

@@ -56,20 +56,20 @@ def test_sgd_step_is_lr_times_gradient():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"lr": 0}, "lr must be a finite number > 0, got 0"),
-    ({"lr": -1e-3}, "lr must be a finite number > 0"),
-    ({"lr": float("nan")}, "lr must be a finite number > 0"),
+    ({"lr": 0}, r"Adam: lr must be > 0, got 0.0"),
+    ({"lr": -1e-3}, "lr must be > 0"),
+    ({"lr": float("nan")}, "lr must be a finite number, got nan"),
     ({"betas": (1.0, 0.999)}, r"betas\[0\] must be in \[0, 1\), got 1.0"),
     ({"betas": (0.9, -0.1)}, r"betas\[1\] must be in \[0, 1\)"),
-    ({"eps": 0}, "eps must be a finite number > 0"),
+    ({"eps": 0}, "eps must be > 0"),
     ({"betas": 0.9}, r"betas must be a pair \(b1, b2\) such as \(0.9, 0.999\), got 0.9"),
     ({"betas": (0.9,)}, r"betas must be a pair"),
-    ({"lr": True}, "lr must be a finite number > 0, got True"),
-    ({"lr": "0.001"}, "lr must be a finite number > 0, got '0.001'"),
+    ({"lr": True}, "lr must be a real number, got bool True"),
+    ({"lr": "0.001"}, "lr must be a real number, got str '0.001'"),
 ])
 def test_adam_rejects_impossible_hyperparameters(kwargs, match):
     p, g = _param(np, [1.0])
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         Adam([("p", p, g)], **kwargs)
 
 

@@ -19,9 +19,8 @@ On the first step m_hat = g and v_hat = g^2, so every weight moves by lr * g / (
 This file is the reference. Training uses scratchvae/fast/adam.py, which computes exactly these lines
 in one fused pass over all parameters at once (and is tested equal to this file over many steps).
 """
-import math
-
 from .. import backend
+from ..checks import check_betas, check_number
 
 
 def _check_params(where, params):
@@ -35,39 +34,6 @@ def _check_params(where, params):
         if p.shape != g.shape:
             raise ValueError(f"{where}: parameter {name} has shape {p.shape} but its gradient {g.shape}")
     return params
-
-
-def _number(value):
-    """value as a Python float if it is a real number (Python or NumPy scalar, not bool), else None."""
-    if isinstance(value, bool) or getattr(value, "dtype", None) is not None and value.dtype.kind == "b":
-        return None
-    try:
-        return float(value) if getattr(value, "ndim", 0) == 0 and not isinstance(value, (str, bytes)) else None
-    except (TypeError, ValueError):
-        return None
-
-
-def check_rate(where, name, value):
-    """A finite number > 0 (lr, eps), as a Python float."""
-    x = _number(value)
-    if x is None or not math.isfinite(x) or x <= 0:
-        raise ValueError(f"{where}: {name} must be a finite number > 0, got {value!r}")
-    return x
-
-
-def check_beta(where, name, value):
-    """A decay rate in [0, 1) (b1, b2, momentum), as a Python float."""
-    x = _number(value)
-    if x is None or not 0.0 <= x < 1.0:
-        raise ValueError(f"{where}: {name} must be in [0, 1), got {value!r}")
-    return x
-
-
-def check_betas(where, betas):
-    """The pair (b1, b2)."""
-    if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
-        raise ValueError(f"{where}: betas must be a pair (b1, b2) such as (0.9, 0.999), got {betas!r}")
-    return check_beta(where, "betas[0]", betas[0]), check_beta(where, "betas[1]", betas[1])
 
 
 class _Optimizer:
@@ -108,8 +74,8 @@ class SGD(_Optimizer):
 
     def __init__(self, params, lr=0.01, momentum=0.0):
         super().__init__("SGD", params)
-        self.lr = check_rate("SGD", "lr", lr)
-        self.momentum = check_beta("SGD", "momentum", momentum)
+        self.lr = check_number("SGD", "lr", lr, low=0, low_open=True)
+        self.momentum = check_number("SGD", "momentum", momentum, low=0, high=1, high_open=True)
         self.buf = self._zeros()
 
     def _buffers(self):
@@ -128,9 +94,9 @@ class Adam(_Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         super().__init__("Adam", params)
-        self.lr = check_rate("Adam", "lr", lr)
+        self.lr = check_number("Adam", "lr", lr, low=0, low_open=True)
         self.b1, self.b2 = check_betas("Adam", betas)
-        self.eps = check_rate("Adam", "eps", eps)
+        self.eps = check_number("Adam", "eps", eps, low=0, low_open=True)
         self.m = self._zeros()                                  # first moment, one per parameter
         self.v = self._zeros()                                  # second raw moment
 
