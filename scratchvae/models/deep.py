@@ -37,8 +37,9 @@ gradient is the sum over the k copies.
 import math
 from dataclasses import dataclass
 
-from .. import backend
+from .. import backend, diagnostics
 from ..checks import check_positive_int
+from ..diagnostics import ACTIVE_THRESHOLD
 from ..nn.activations import sigmoid
 from ..nn.gaussian import gaussian_log_density, gaussian_log_density_backward, standard_normal_log_density
 from ..nn.losses import bce_with_logits_per_example
@@ -262,13 +263,8 @@ class DeepVAE(Model):
         return means
 
 
-def active_units(means, threshold=1e-2):
-    """The paper's count (Burda et al. 2016, Section 5.2): unit u is active if Cov_x(E_q[u|x]) > 0.01.
-
-    means: one (N, J) array per layer of posterior means over a set of images x. Returns a list of counts.
-    """
-    counts = []
-    for m in means:
-        var = backend.array_module(m).var(m.astype("float64"), axis=0)      # (J,) variance over images
-        counts.append(int((var > threshold).sum()))
-    return counts
+def active_units(means, threshold=ACTIVE_THRESHOLD):
+    """The paper's count (Burda et al. 2016, Section 5.2) for each stochastic layer: unit u is active if
+    Cov_x(E_q[u|x]) > 0.01. means: one (N, J) array per layer of posterior means over a set of images x.
+    Returns a list of counts; the count itself is scratchvae.diagnostics.active_units, as for the VAE."""
+    return [diagnostics.active_units(m, threshold) for m in means]
