@@ -30,7 +30,7 @@ import numpy as np
 
 from scratchvae import backend, plots
 from scratchvae.auroc import auroc
-from scratchvae.cli import ArgumentParser, UsageError, output_folder, run_main, write_text
+from scratchvae.cli import ArgumentParser, UsageError, apply_preset, output_folder, run_main, write_text
 from scratchvae.data import load_mnist
 from scratchvae.models.autoencoder import AEConfig, Autoencoder
 from scratchvae.models.probe import LinearProbe
@@ -66,13 +66,9 @@ def parse_args(argv=None):
     p.add_argument("--out", default="runs/mnist_applications", help="output folder for applications.json and pictures")
     p.add_argument("--overwrite", action="store_true", help="replace the files of a previous run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    given = {a.split("=")[0].lstrip("-").replace("-", "_") for a in (argv if argv is not None else sys.argv[1:])
-             if a.startswith("--")}
     args = p.parse_args(argv)
     if args.quick:
-        for key, value in QUICK.items():
-            if key not in given:
-                setattr(args, key, value)
+        apply_preset(args, QUICK, argv)
     try:
         args.hidden = tuple(int(h) for h in str(args.hidden).split(",") if h.strip())
         args.held_out = [int(d) for d in str(args.held_out).split(",") if d.strip()]

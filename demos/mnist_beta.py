@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from scratchvae import backend, diagnostics, plots
-from scratchvae.cli import ArgumentParser, output_folder, run_main, write_text
+from scratchvae.cli import ArgumentParser, apply_preset, output_folder, run_main, write_text
 from scratchvae.data import load_mnist
 from scratchvae.models.vae import VAE, VAEConfig
 from scratchvae.nn.optim import Adam
@@ -57,13 +57,9 @@ def parse_args(argv=None):
     p.add_argument("--out", default="runs/mnist_beta", help="output folder for beta_table.json and pictures")
     p.add_argument("--overwrite", action="store_true", help="replace the files of a previous run in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    given = {a.split("=")[0].lstrip("-").replace("-", "_") for a in (argv if argv is not None else sys.argv[1:])
-             if a.startswith("--")}
     args = p.parse_args(argv)
     if args.quick:
-        for key, value in QUICK.items():
-            if key not in given:
-                setattr(args, key, value)
+        apply_preset(args, QUICK, argv)
     try:
         args.betas = [float(b) for b in args.betas.split(",") if b.strip()]
         args.hidden = tuple(int(h) for h in str(args.hidden).split(",") if h.strip())

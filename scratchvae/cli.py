@@ -87,6 +87,17 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{message} (--help lists the flags)")
 
 
+def apply_preset(args, preset, argv=None):
+    """Set each preset value (a dict keyed by dest, e.g. {"n_train": 10000}) on args, except for the
+    flags the user typed: with --quick --epochs 3, --epochs still wins."""
+    typed = {a.split("=")[0].lstrip("-").replace("-", "_")
+             for a in (argv if argv is not None else sys.argv[1:]) if a.startswith("--")}
+    for key, value in preset.items():
+        if key not in typed:
+            setattr(args, key, value)
+    return args
+
+
 def int_list(flag, text, allow_empty=False):
     """'512,256' -> (512, 256) ('' -> () if allow_empty); anything else is a UsageError naming the flag."""
     try:

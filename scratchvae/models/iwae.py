@@ -35,79 +35,75 @@ from ..nn.losses import bce_with_logits_per_example, gaussian_nll_per_example
 def log_likelihood(model, x, k=5000, rng=None, batch_size=100, max_floats=2**22, progress=None):
     """Per-image L_K estimates of log p(x) in nats, a float64 NumPy array of shape (N,).
 
-    model: a trained VAE; x: (N, D) images; k: importance samples per image (L_1 is the ELBO);
-    max_floats: the most floats one chunk's decoder output may hold (2**22 floats = 16 MB).
-    progress: optional callable(done_images, total_images).
+    model: a trained VAE, or a DeepVAE (which computes its own log-weights); x: (N, D) images;
+    k: importance samples per image (L_1 is the ELBO); max_floats: the most floats one chunk's decoder
+    output may hold (2**22 floats = 16 MB). progress: optional callable(done_images, total_images).
     """
-    if hasattr(model, "log_weights"):
-        return _log_likelihood_deep(model, x, k, rng, batch_size, max_floats, progress)
-    if not hasattr(model.config, "latent"):
+    deep = hasattr(model, "log_weights")
+    if not deep and not hasattr(model.config, "latent"):
         raise TypeError(f"log_likelihood needs a VAE (a model with a latent prior), got {type(model).__name__}")
     k = check_positive_int("log_likelihood", "k", k)
     batch_size = check_positive_int("log_likelihood", "batch_size", batch_size)
     x = model.check_input("log_likelihood", x)
     rng = rng if rng is not None else backend.rng(0)
-    c = model.config
-    J, D = c.latent, c.n_in
-    out = np.empty(x.shape[0], dtype=np.float64)
-    for i in range(0, x.shape[0], batch_size):
-        xb = x[i:i + batch_size]                                          # (B, D)
-        B = xb.shape[0]
-        mu, logvar = model.encode(xb)                                     # (B, J) each
-        xp = backend.array_module(mu)
-        std = xp.exp(0.5 * logvar)
-        m = xp.full(B, -xp.inf, dtype=xp.float64)                         # running max of log w
-        s = xp.zeros(B, dtype=xp.float64)                                 # running sum of exp(log w - m)
-        chunk = max(1, min(k, max_floats // (B * max(D, 4 * J))))         # samples per chunk
-        for start in range(0, k, chunk):
-            kc = min(chunk, k - start)
-            eps = rng.standard_normal((kc, B, J), dtype=model.dtype)      # (kc, B, J)
-            z = mu + std * eps                                            # (kc, B, J)
-            out_z = model.forward_eval(model.decoder, z.reshape(kc * B, J))          # (kc*B, D)
-            x_rep = xp.broadcast_to(xb, (kc, B, D)).reshape(kc * B, D)
-            if c.likelihood == "bernoulli":
-                log_px = -bce_with_logits_per_example(out_z, x_rep)
-            else:
-                log_px = -gaussian_nll_per_example(out_z, x_rep, c.obs_std)
-            log_w = log_px.reshape(kc, B).astype(xp.float64) \
-                - 0.5 * xp.sum(z * z - eps * eps - logvar, axis=2).astype(xp.float64)   # (kc, B)
-            m_new = xp.maximum(m, log_w.max(axis=0))
-            s = s * xp.exp(m - m_new) + xp.exp(log_w - m_new).sum(axis=0)
-            m = m_new
-        out[i:i + B] = backend.to_host(m + xp.log(s) - math.log(k))
-        if progress is not None:
-            progress(i + B, x.shape[0])
-    return out
-
-
-def _log_likelihood_deep(model, x, k, rng, batch_size, max_floats, progress):
-    """The same estimate for a model that returns its own log-weights (k, N) (deep.py)."""
-    k = check_positive_int("log_likelihood", "k", k)
-    batch_size = check_positive_int("log_likelihood", "batch_size", batch_size)
-    x = model.check_input("log_likelihood", x)
-    rng = rng if rng is not None else backend.rng(0)
+    chunks = _deep_log_weights if deep else _vae_log_weights
     out = np.empty(x.shape[0], dtype=np.float64)
     training = model.training
     model.eval()
     try:
         for i in range(0, x.shape[0], batch_size):
             xb = x[i:i + batch_size]                                      # (B, D)
-            B = xb.shape[0]
-            xp = backend.array_module(xb)
-            m = xp.full(B, -xp.inf, dtype=xp.float64)
-            s = xp.zeros(B, dtype=xp.float64)
-            chunk = max(1, min(k, max_floats // (B * model.config.n_in)))
-            for start in range(0, k, chunk):
-                kc = min(chunk, k - start)
-                log_w = model.log_weights(xb, kc, model.draw_eps(B, kc, rng)).astype(xp.float64)   # (kc, B)
-                m_new = xp.maximum(m, log_w.max(axis=0))
-                s = s * xp.exp(m - m_new) + xp.exp(log_w - m_new).sum(axis=0)
-                m = m_new
-            out[i:i + B] = backend.to_host(m + xp.log(s) - math.log(k))
+            out[i:i + xb.shape[0]] = backend.to_host(_log_mean_exp(chunks(model, xb, k, rng, max_floats), k))
             if progress is not None:
-                progress(i + B, x.shape[0])
+                progress(i + xb.shape[0], x.shape[0])
     finally:
-        model._cache = None                                               # free the last chunk's arrays
+        if deep:
+            model._cache = None                                           # free the last chunk's arrays
         if training:
             model.train()
     return out
+
+
+def _log_mean_exp(log_w_chunks, k):
+    """log (1/k) sum_k exp(log w_k), streamed over chunks of (kc, B) log-weights: (B,) float64."""
+    m = s = None
+    for log_w in log_w_chunks:
+        xp = backend.array_module(log_w)
+        if m is None:
+            m = xp.full(log_w.shape[1], -xp.inf, dtype=xp.float64)       # running max of log w
+            s = xp.zeros(log_w.shape[1], dtype=xp.float64)               # running sum of exp(log w - m)
+        m_new = xp.maximum(m, log_w.max(axis=0))
+        s = s * xp.exp(m - m_new) + xp.exp(log_w - m_new).sum(axis=0)
+        m = m_new
+    return m + xp.log(s) - math.log(k)
+
+
+def _vae_log_weights(model, xb, k, rng, max_floats):
+    """The one-layer VAE's log w (see the top of this file), chunk by chunk: (kc, B) float64 arrays."""
+    c = model.config
+    J, D, B = c.latent, c.n_in, xb.shape[0]
+    mu, logvar = model.encode(xb)                                         # (B, J) each
+    xp = backend.array_module(mu)
+    std = xp.exp(0.5 * logvar)
+    chunk = max(1, min(k, max_floats // (B * max(D, 4 * J))))             # samples per chunk
+    for start in range(0, k, chunk):
+        kc = min(chunk, k - start)
+        eps = rng.standard_normal((kc, B, J), dtype=model.dtype)          # (kc, B, J)
+        z = mu + std * eps                                                # (kc, B, J)
+        out_z = model.forward_eval(model.decoder, z.reshape(kc * B, J))   # (kc*B, D)
+        x_rep = xp.broadcast_to(xb, (kc, B, D)).reshape(kc * B, D)
+        if c.likelihood == "bernoulli":
+            log_px = -bce_with_logits_per_example(out_z, x_rep)
+        else:
+            log_px = -gaussian_nll_per_example(out_z, x_rep, c.obs_std)
+        yield log_px.reshape(kc, B).astype(xp.float64) \
+            - 0.5 * xp.sum(z * z - eps * eps - logvar, axis=2).astype(xp.float64)   # (kc, B)
+
+
+def _deep_log_weights(model, xb, k, rng, max_floats):
+    """A DeepVAE's own log w = log p(x, h) - log q(h|x), chunk by chunk: (kc, B) float64 arrays."""
+    B = xb.shape[0]
+    chunk = max(1, min(k, max_floats // (B * model.config.n_in)))
+    for start in range(0, k, chunk):
+        kc = min(chunk, k - start)
+        yield model.log_weights(xb, kc, model.draw_eps(B, kc, rng)).astype("float64")   # (kc, B)
