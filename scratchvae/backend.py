@@ -24,10 +24,12 @@ import os
 
 import numpy as np
 
+from .errors import UserError
+
 _ALIASES = {"numpy": "numpy", "cpu": "numpy", "cupy": "cupy", "gpu": "cupy"}
 
 
-class BackendError(RuntimeError):
+class BackendError(UserError, RuntimeError):
     """The requested backend cannot be used here (not installed, no GPU, unknown name)."""
 
 

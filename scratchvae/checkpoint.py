@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import backend
+from .errors import UserError
 from .fast import Adam as FusedAdam
 from .models.autoencoder import AEConfig, Autoencoder
 from .models.cvae import CVAE, CVAEConfig
@@ -46,7 +47,7 @@ DTYPES = ("float32", "float64")
 OPTIMIZER_FIELDS = {"Adam": {"class", "lr", "betas", "eps", "t"}, "SGD": {"class", "lr", "momentum", "t"}}
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError, ValueError):
     """A checkpoint is missing, corrupt, or does not fit the model it is loaded into."""
 
 

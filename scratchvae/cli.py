@@ -10,9 +10,10 @@ Every entry point (the demos, `python -m scratchvae.bench`, `python -m scratchva
   - anything else is a bug in scratchvae: its traceback is shown, as it should be;
   - Ctrl-C exits 130 with one line.
 
-Which errors count as the user's: `UsageError` (raised by the commands themselves, for example when
-a flag combination is impossible or an output folder cannot be written) and the library's own error
-classes for inputs: `BackendError`, `DataError`, `CheckpointError`, `TrainingDiverged`. Plain
+Which errors count as the user's: every subclass of `errors.UserError`, that is `UsageError` (raised
+by the commands themselves, for example when a flag combination is impossible or an output folder
+cannot be written) and the library's own error classes for inputs: `BackendError`, `DataError`,
+`CheckpointError`, `TrainingDiverged`. Plain
 ValueError and TypeError are *not* caught: inside a command they mean a value slipped past the
 command's own validation, which is a bug to fix, not a message to hide.
 
@@ -32,25 +33,19 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .errors import UserError
+from .memory import available_memory, human_bytes, mlp_bytes  # noqa: F401  (mlp_bytes: the commands' estimates)
 
-class UsageError(ValueError):
+
+class UsageError(UserError, ValueError):
     """A command-line value, file or folder that the command cannot use; the message says which."""
-
-
-def user_errors():
-    """The exception classes that describe bad input rather than a bug (imported late: no cycles)."""
-    from .backend import BackendError
-    from .checkpoint import CheckpointError
-    from .data import DataError
-    from .train import TrainingDiverged
-    return (UsageError, BackendError, DataError, CheckpointError, TrainingDiverged)
 
 
 def run_main(prog, main, argv=None):
     """Call main(argv); turn the user's errors into one line on stderr and exit status 2."""
     try:
         return main(argv)
-    except user_errors() as err:
+    except UserError as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -158,35 +153,7 @@ def write_text(path, text):
     return path
 
 
-# ---- memory ----------------------------------------------------------------------------------------
-
-def available_memory():
-    """Bytes of physical memory on this machine (None where the OS does not say)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def mlp_bytes(widths, batch, itemsize=4, optimizer_copies=3, activation_copies=4):
-    """Estimated bytes to train an MLP through `widths` (e.g. [784, 400, 40, ...]) on batches of `batch`.
-
-    parameters P = sum (n_in + 1) n_out; memory ~ P * (1 + 1 gradient + 2 Adam moments) plus about four
-    (batch, width) arrays per layer (outputs, cached inputs, gradients, temporaries). Python ints: no overflow.
-    """
-    params = sum((a + 1) * b for a, b in zip(widths[:-1], widths[1:]))
-    activations = batch * sum(widths)
-    return itemsize * (params * (1 + optimizer_copies) + activations * activation_copies)
-
-
-def _human(n):
-    for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
-        if unit == "PB":
-            return f"{n:,.1f} PB" if n < 1e4 else f"{n:.1e} PB"
-        if n < 1024:
-            return f"{n:,.0f} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-        n /= 1024
-
+# ---- memory (the estimates live in memory.py) -------------------------------------------------------
 
 def check_memory(estimate, values, defaults, what="the model and one batch"):
     """Refuse, before anything is allocated, sizes whose arrays would not fit in this machine's memory.
@@ -202,5 +169,5 @@ def check_memory(estimate, values, defaults, what="the model and one batch"):
     blamed = alone[0] if len(alone) == 1 else "/".join(alone or values)
     show = lambda v: ",".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)  # noqa: E731
     given = ", ".join(f"{flag} {show(values[flag])}" for flag in (alone or values))
-    raise UsageError(f"{given}: {what} would need about {_human(needed)} of memory ({needed:.2g} bytes), more "
-                     f"than this machine's {_human(have)}; choose a smaller {blamed}")
+    raise UsageError(f"{given}: {what} would need about {human_bytes(needed)} of memory ({needed:.2g} bytes), more "
+                     f"than this machine's {human_bytes(have)}; choose a smaller {blamed}")

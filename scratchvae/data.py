@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from . import backend
-from .cli import available_memory
+from .errors import UserError
+from .memory import available_memory
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "mnist"
 FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -38,7 +39,7 @@ FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
 MAGIC = {2051: 3, 2049: 1}        # magic -> number of dimensions (uint8 data)
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """A dataset file is missing, truncated, corrupt, or not IDX."""
 
 

@@ -34,13 +34,14 @@ from . import backend
 from .checks import NonFiniteError, check_positive_int, check_seed
 from .data import binarize as draw_binary
 from .data import static_binarize
+from .errors import UserError
 
 BINARIZE = ("none", "static", "dynamic")
 EVAL_STREAM = 2**31 - 1          # seed stream of the evaluation generator (distinct from every epoch)
 TEST_STREAM = 2**31 - 2          # seed stream of the test set's fixed binarization
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(UserError, RuntimeError):
     """The loss became NaN or inf; the message names the epoch, the step and likely causes."""
 
 
