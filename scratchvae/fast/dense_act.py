@@ -7,6 +7,8 @@ more. Fused, with y = x @ W still a BLAS matrix product:
 
     bias_relu(y, b)              y[n, m] = max(y[n, m] + b[m], 0)                      in place
     relu_bias_backward(dy, y, db)  dy[n, m] = dy[n, m] if y[n, m] > 0 else 0            in place
+                                 (a selection, never dy * [y > 0]: an inf or NaN in dy where the unit
+                                 is off gives 0, as the textbook ReLU and PyTorch do)
                                  db[m] = sum_n dy[n, m]   (summed row after row, the order NumPy
                                  uses along axis 0, so the sums are identical)
 
@@ -21,6 +23,7 @@ from ..nn.dense import Dense
 from . import engine
 
 CUPY_BIAS_RELU = "y = max(y + b, (T)0);"
+CUPY_RELU_BACKWARD = "dy = y > 0 ? dy : (T)0;"                     # select: inf * 0 would be NaN
 
 
 def _numba_forward(numba):
@@ -60,13 +63,17 @@ def bias_relu(y, b):
 
 
 def relu_bias_backward(dy, y, db):
-    """dy = dy * [y > 0] in place, db = sum over rows of the result; dy, y (N, M), db (M,)."""
+    """dy = dy where y > 0, else 0, in place; db = sum over rows of the result; dy, y (N, M), db (M,)."""
     xp = backend.array_module(dy)
-    if engine.engine(xp) == "numba" and dy.flags.c_contiguous and y.flags.c_contiguous:
+    kind = engine.engine(xp)
+    if kind == "numba" and dy.flags.c_contiguous and y.flags.c_contiguous:
         engine.numba_jit("relu_bias_backward", _numba_backward)(dy, y, db)
+        return dy
+    if kind == "cupy":
+        engine.cupy_kernel(xp, "scratchvae_relu_backward", "T y", "T dy", CUPY_RELU_BACKWARD)(y, dy)
     else:
-        xp.multiply(dy, y > 0, out=dy)
-        xp.sum(dy, axis=0, out=db)
+        xp.copyto(dy, 0, where=~(y > 0))                            # select, as ReLU.backward does
+    xp.sum(dy, axis=0, out=db)
     return dy
 
 
