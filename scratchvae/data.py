@@ -153,7 +153,11 @@ def read_idx(data_dir, stem, verify=True):
 
 
 def load_mnist(split="train", data_dir=None, verify=True):
-    """Images as float32 (N, 784) in [0, 1] and labels as uint8 (N,), on the host (NumPy)."""
+    """Images as float32 (N, 784) in [0, 1] and labels as uint8 (N,), on the host (NumPy).
+
+    Any MNIST-format set loads (MNIST, Fashion-MNIST, KMNIST), and only one: 28x28 images (every model
+    here reads 784 pixels) with the classes 0..9 (the CVAE's one-hot codes and the 10-way probes);
+    anything else is a DataError naming the folder, the file and what it holds."""
     if split not in FILES:
         raise ValueError(f"load_mnist: split must be 'train' or 'test', got {split!r}")
     data_dir = Path(os.path.expanduser(str(data_dir))) if data_dir is not None else DATA_DIR

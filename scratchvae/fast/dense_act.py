@@ -2,7 +2,7 @@
 scratchvae.nn.dense.Dense (forward, backward) and scratchvae.nn.activations.ReLU.
 
 The textbook network runs a Dense layer then a ReLU layer: forward `y = x @ W; y += b` then
-`y = max(y, 0)`, two passes over y (N, M); backward `dy = dy * [y > 0]` then `db = sum_n dy`, two
+`y = max(y, 0)`, two passes over y (N, M); backward `dy = dy where y > 0, else 0` then `db = sum_n dy`, two
 more. Fused, with y = x @ W still a BLAS matrix product:
 
     bias_relu(y, b)              y[n, m] = max(y[n, m] + b[m], 0)                      in place
@@ -109,7 +109,7 @@ def backward(net, caches, dy, need_dx=True):
             dy = layer.backward(dy)
             continue
         if y is not None:
-            relu_bias_backward(dy, y, layer.grads["b"])              # dy *= [y > 0];  db = sum_n dy
+            relu_bias_backward(dy, y, layer.grads["b"])              # dy = 0 unless y > 0;  db = sum_n dy
         else:
             xp.sum(dy, axis=0, out=layer.grads["b"])                 # db = sum_n dy
         xp.matmul(x.T, dy, out=layer.grads["W"])                     # dW = x.T @ dy
