@@ -104,11 +104,6 @@ def row_bytes(**sizes):
     return sum(cli.mlp_bytes(widths, BATCH_SIZE * int(k)) for widths in nets) + 4 * 784 * 70_000
 
 
-def _write_json(path, obj):
-    """Whole or not at all (a temporary file renamed over the target); a full disk is one line."""
-    cli.write_text(path, json.dumps(obj, indent=1))
-
-
 def _read_json(path, default, fix):
     """The list a results.json or curve.json holds (default if absent); a damaged one is one line saying `fix`."""
     if not path.is_file():
@@ -189,7 +184,7 @@ def train_row(row, cfg, data, args, deadline):
             curve.append({"epoch": done, "lr": opt.lr, "train_loss": hist[-1]["train_loss"], "test_nll": value,
                           "k": cfg["curve_k"], "images": len(x_curve), "eval_seconds": time.perf_counter() - t0,
                           "train_seconds": sum(r["seconds"] for r in hist)})
-            _write_json(curve_path, curve)
+            cli.write_text(curve_path, json.dumps(curve, indent=1))   # atomic
             print(f"{name}: epoch {done:4d}  lr {opt.lr:.2e}  train loss {curve[-1]['train_loss']:.2f}  "
                   f"test NLL {value:.2f} (K={cfg['curve_k']}, {len(x_curve)} images)")
         where = stage_at(schedule, done)
@@ -289,7 +284,7 @@ def main(argv=None):
             print(f"{name}: -log p(x) = {r['test_nll']:.2f} (K={r['nll_k']}, {r['nll_images']} "
                   f"test images), active units {r['active_units']}, {r['seconds']:.0f} s")   # printed before writing
             results[row] = r
-            _write_json(results_path, list(results.values()))              # 5. results as they land
+            cli.write_text(results_path, json.dumps(list(results.values()), indent=1))   # 5. as they land
         elif deadline and time.time() > deadline:
             print(f"stopped after --max-minutes {args.max_minutes}; run the same command again to continue")
             break

@@ -9,6 +9,7 @@ import errno
 import json
 import os
 
+import matplotlib.figure
 import numpy as np
 import pytest
 from test_cli import _load, one_line_error, write_idx
@@ -178,6 +179,13 @@ def test_iwae_stopped_row_seed_damaged_files_and_a_full_disk(iwae, demos, capsys
         line = error_line(demos, capsys, "iwae_paper", [*IWAE, "--out", out])
         assert f"{path} cannot be read (" in line and fix in line
         path.unlink()
+
+    def full(fig, path, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", full)
+    line = error_line(demos, capsys, "iwae_paper", [*IWAE, "--out", out, "--final-now"])
+    assert "nll_curves.png (No space left on device); the checkpoints, curves and results.json are written" in line
+    assert json.loads((tmp_path / "results.json").read_text())[0]["nll_k"] == 2        # the new result landed
 
 
 # ---- the exercise command ----------------------------------------------------------------------------
