@@ -9,17 +9,17 @@ Re-running the same command continues where it stopped: each row keeps a checkpo
 after every epoch), its NLL curve and, once evaluated, its final figure under OUT/ROW/. --final-now
 evaluates the rows' current checkpoints at the preset's final K without finishing their schedules.
 
-Steps: 1. flags  2. MNIST as the paper split it  3. for each row: build or resume, train stage by stage
+Steps: 1. flags, and the output folder's files checked before any work (each row's checkpoint, curve.json,
+results.json)  2. MNIST as the paper split it  3. for each row: build or resume, train stage by stage
 (schedule.py), record test NLL with a small K every --eval-every epochs  4. the final estimate of -log p(x)
 and the active units  5. results.json, curve pictures, the table beside the paper's.
 """
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-from scratchvae import backend, checkpoint, plots  # noqa: F401  (plots: matplotlib without a display)
+from scratchvae import backend, checkpoint, cli, plots  # noqa: F401  (plots: matplotlib without a display)
 from scratchvae.cli import ArgumentParser, UsageError, run_main
 from scratchvae.data import load_mnist, static_binarize
 from scratchvae.fast import (
@@ -68,10 +68,15 @@ def parse_args(argv=None):
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     if args.max_minutes is not None and not args.max_minutes > 0:
         raise UsageError(f"--max-minutes must be a positive number, got {args.max_minutes}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be an integer >= 0 (NumPy seeds are non-negative), got {args.seed}")
     cfg = dict(PRESETS[args.preset])
     for name in ("final_k", "final_n", "n_train"):
         cfg[name] = getattr(args, name) or cfg[name]
-    if args.rows:
+    if args.rows is not None:
+        if not args.rows.strip():
+            raise UsageError("--rows must name at least one row such as vae-1-1 (leave the flag out for the "
+                             "preset's rows), got ''")
         try:
             rows = [(m, int(layers), int(k)) for m, layers, k in (r.strip().split("-") for r in args.rows.split(","))]
         except ValueError:
@@ -80,19 +85,72 @@ def parse_args(argv=None):
         if bad:
             raise UsageError(f"--rows: model must be vae or iwae, layers 1 or 2, k >= 1; got {bad}")
         cfg["rows"] = rows
+    for row in cfg["rows"]:                # k samples of each of a batch's 20 images: refuse what cannot fit
+        cli.check_memory(row_bytes, {"k in --rows": "{}-{}-{}".format(*row)}, {"k in --rows": "vae-1-1"},
+                         what=f"a batch of {BATCH_SIZE} images times k samples")
+    if args.out is not None and not args.out.strip():
+        raise UsageError("--out must name a folder, got '' (use --out . for the current folder)")
     args.out = Path(args.out or f"runs/iwae_paper/{args.preset}")
     return args, cfg
 
 
-def _write_json(path, obj):
-    """Whole or not at all: a temporary file renamed over the target."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
+def row_bytes(**sizes):
+    """Estimated bytes to train one row: its networks on BATCH_SIZE * k rows at once, and MNIST itself."""
+    model, layers, k = sizes["k in --rows"].split("-")
+    c = paper_config(int(layers), model, int(k))
+    ins = [c.n_in, *c.latent[:-1]]                                 # what each stochastic layer reads
+    nets = [[ins[i], *c.hidden[i], 2 * c.latent[i]] for i in range(len(c.latent))]                  # q
+    nets += [[c.latent[i], *c.hidden[i][::-1], c.n_in if i == 0 else 2 * ins[i]] for i in range(len(c.latent))]  # p
+    return sum(cli.mlp_bytes(widths, BATCH_SIZE * int(k)) for widths in nets) + 4 * 784 * 70_000
 
 
-def _read_json(path, default):
-    return json.loads(path.read_text()) if path.is_file() else default
+def _read_json(path, default, fix):
+    """The list a results.json or curve.json holds (default if absent); a damaged one is one line saying `fix`."""
+    if not path.is_file():
+        return default
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UsageError(f"{path} cannot be read ({err}): it was cut short or edited; {fix}") from None
+    if not (isinstance(data, list) and all(isinstance(item, dict) for item in data)):
+        raise UsageError(f"{path} does not hold a list of records; {fix}")
+    return data
+
+
+CURVE_FIX = "delete it to start the curve again (the checkpoint beside it is kept)"
+RESULTS_FIX = "delete it: finished rows are evaluated again from their checkpoints"
+
+
+def check_folder(args, cfg):
+    """Step 1, before any data is loaded: the output folder takes files, each row's files belong to this
+    command (row, seed, readable JSON), and --final-now has something to evaluate. Returns the results so far."""
+    cli.output_folder(args.out, (), resume=True)                    # '', a file, a path under a file, unwritable
+    results = _read_json(args.out / "results.json", [], RESULTS_FIX)
+    if any(not {"model", "layers", "k", "complete", "nll_k", "nll_images"} <= set(r) for r in results):
+        raise UsageError(f"{args.out / 'results.json'} lacks the fields of a result; {RESULTS_FIX}")
+    trained = []
+    for row in cfg["rows"]:
+        folder = args.out / "{}-{}-{}".format(*row)
+        curve = _read_json(folder / "curve.json", [], CURVE_FIX)
+        if any("epoch" not in point for point in curve):
+            raise UsageError(f"{folder / 'curve.json'} lacks the epoch of a point; {CURVE_FIX}")
+        if not (folder / "checkpoint.npz").is_file():
+            continue
+        _, meta = checkpoint.read(folder / "checkpoint.npz")
+        c, state = meta["model"], meta.get("train") or {}
+        if (c.get("objective"), len(c.get("latent", ())), c.get("k")) != row:
+            raise UsageError(f"{folder / 'checkpoint.npz'} holds a {c.get('objective')} model with "
+                             f"{len(c.get('latent', ()))} layer(s) and k={c.get('k')}, not row {folder.name}; "
+                             "use another --out")
+        seed = state.get("seed", c.get("seed"))
+        if seed != args.seed:
+            raise UsageError(f"--seed {args.seed}: row {folder.name} in {args.out} was trained with --seed {seed}; "
+                             f"pass --seed {seed} to continue it, or choose another --out")
+        trained.append(row)
+    if args.final_now and not trained:
+        raise UsageError(f"--final-now: no row of {', '.join('{}-{}-{}'.format(*r) for r in cfg['rows'])} has a "
+                         f"checkpoint under {args.out} yet; train first (the same command without --final-now)")
+    return {(r["model"], r["layers"], r["k"]): r for r in results}
 
 
 def nll(model, x, k, seed):
@@ -109,18 +167,14 @@ def train_row(row, cfg, data, args, deadline):
     x_train, x_curve = data["train"], data["test"][:cfg["curve_n"]]
     schedule = paper_schedule(cfg["stages"])
     if ckpt.is_file():
-        model, opt, state = checkpoint.load(ckpt)
-        c = model.config
-        if (c.objective, len(c.latent), c.k) != row:
-            raise UsageError(f"{ckpt} holds a {c.objective} model with {len(c.latent)} layer(s) and k={c.k}, "
-                             f"not row {name}; use another --out")
+        model, opt, state = checkpoint.load(ckpt)                          # its row and seed: check_folder
         print(f"{name}: resuming after epoch {state.get('epoch', 0)}")
     else:
         model = DeepVAE(paper_config(row[1], row[0], row[2], seed=args.seed))
         model.init_output_bias(backend.asarray(x_train))
         opt, state = Adam(list(model.parameters()), **ADAM), {}
     done = start = int(state.get("epoch", 0))
-    curve = [p for p in _read_json(curve_path, []) if p["epoch"] <= done]   # drop points past the checkpoint
+    curve = [p for p in _read_json(curve_path, [], CURVE_FIX) if p["epoch"] <= done]   # drop points past the checkpoint
     while True:
         due = done > 0 and (not curve or curve[-1]["epoch"] < done)
         if due:                                                            # a point of the NLL curve
@@ -130,7 +184,7 @@ def train_row(row, cfg, data, args, deadline):
             curve.append({"epoch": done, "lr": opt.lr, "train_loss": hist[-1]["train_loss"], "test_nll": value,
                           "k": cfg["curve_k"], "images": len(x_curve), "eval_seconds": time.perf_counter() - t0,
                           "train_seconds": sum(r["seconds"] for r in hist)})
-            _write_json(curve_path, curve)
+            cli.write_text(curve_path, json.dumps(curve, indent=1))   # atomic
             print(f"{name}: epoch {done:4d}  lr {opt.lr:.2e}  train loss {curve[-1]['train_loss']:.2f}  "
                   f"test NLL {value:.2f} (K={cfg['curve_k']}, {len(x_curve)} images)")
         where = stage_at(schedule, done)
@@ -164,7 +218,7 @@ def draw_curves(results_dir, rows, path):
     import matplotlib.pyplot as plt  # after scratchvae.plots has chosen the Agg backend (no display)
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for row in rows:
-        curve = _read_json(results_dir / "{}-{}-{}".format(*row) / "curve.json", [])
+        curve = _read_json(results_dir / "{}-{}-{}".format(*row) / "curve.json", [], CURVE_FIX)
         if curve:
             line, = ax.plot([p["epoch"] for p in curve], [p["test_nll"] for p in curve], "o-", ms=3,
                             label="{} {} layer(s) k={}".format(*row))
@@ -202,38 +256,46 @@ def table(results):
 
 
 def main(argv=None):
-    args, cfg = parse_args(argv)                                           # 1. flags
+    args, cfg = parse_args(argv)                                           # 1. flags and the folder
     if args.device:
         backend.use(args.device)
+    results = check_folder(args, cfg)
     x_train = load_mnist("train")[0][:cfg["n_train"]]                      # 2. the paper's split
     x_test = load_mnist("test")[0]
     data = {"train": backend.asarray(x_train),
             "test": binarized_test_set(backend.asarray(x_test), args.seed),  # one fixed binary draw
             "units": static_binarize(backend.asarray(x_train[:500]), args.seed)}   # the authors' 500 images
-    args.out.mkdir(parents=True, exist_ok=True)
     print(f"preset {args.preset}: {len(x_train)} training images, {cfg['stages']} stages "
           f"({total_epochs(paper_schedule(cfg['stages']))} epochs), batch {BATCH_SIZE}, Adam {ADAM}, "
           f"backend {backend.name()}")
     deadline = time.time() + 60 * args.max_minutes if args.max_minutes else None
     results_path = args.out / "results.json"
-    results = {(r["model"], r["layers"], r["k"]): r for r in _read_json(results_path, [])}
     for row in cfg["rows"]:                                                # 3. train, row by row
         old = results.get(row)
         if old and old["complete"] and old["nll_k"] == cfg["final_k"] and old["nll_images"] == cfg["final_n"]:
             continue
+        name = "{}-{}-{}".format(*row)
+        if args.final_now and not (args.out / name / "checkpoint.npz").is_file():
+            print(f"{name}: no checkpoint yet, nothing to evaluate (an untrained model is no result); skipped")
+            continue
         model, curve, complete = train_row(row, cfg, data, args, deadline)
         if complete or args.final_now:                                     # 4. the final figure
-            results[row] = evaluate_row(row, model, curve, complete, cfg, data, args)
-            _write_json(results_path, list(results.values()))              # 5. results as they land
-            r = results[row]
-            print(f"{'-'.join(map(str, row))}: -log p(x) = {r['test_nll']:.2f} (K={r['nll_k']}, {r['nll_images']} "
-                  f"test images), active units {r['active_units']}, {r['seconds']:.0f} s")
+            r = evaluate_row(row, model, curve, complete, cfg, data, args)
+            print(f"{name}: -log p(x) = {r['test_nll']:.2f} (K={r['nll_k']}, {r['nll_images']} "
+                  f"test images), active units {r['active_units']}, {r['seconds']:.0f} s")   # printed before writing
+            results[row] = r
+            cli.write_text(results_path, json.dumps(list(results.values()), indent=1))   # 5. as they land
         elif deadline and time.time() > deadline:
             print(f"stopped after --max-minutes {args.max_minutes}; run the same command again to continue")
             break
-    draw_curves(args.out, cfg["rows"], args.out / "nll_curves.png")
     print("\n" + table(list(results.values())))
-    print(f"\nwrote {results_path} and {args.out / 'nll_curves.png'}")
+    try:
+        draw_curves(args.out, cfg["rows"], args.out / "nll_curves.png")
+    except OSError as err:
+        raise UsageError(f"could not write {args.out / 'nll_curves.png'} ({err.strerror or err}); the checkpoints, "
+                         "curves and results.json are written") from None
+    written = [str(results_path)] if results_path.is_file() else []
+    print(f"\nwrote {' and '.join(written + [str(args.out / 'nll_curves.png')])}")
     return 0
 
 

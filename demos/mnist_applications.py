@@ -20,15 +20,17 @@ The lecture's sections 4 and 11 list the uses of an autoencoder; this demo measu
    of an autoencoder (784-H-K-H-784), and the VAE's posterior mean mu(x) (784-H-K).
 
 Steps: 1. flags  2. data  3. anomaly detection, one VAE per held-out digit  4. the VAE, AE and PCA
-on every digit  5. linear probes on the four features  6. pictures  7. applications.json  8. summary.
+on every digit  5. linear probes on the four features  6. applications.json  7. pictures (after the
+numbers: a picture that cannot be written loses nothing)  8. summary.
 """
 import json
+import math
 import sys
 import time
 
 import numpy as np
 
-from scratchvae import backend, plots
+from scratchvae import backend, cli, plots
 from scratchvae.auroc import auroc
 from scratchvae.cli import ArgumentParser, UsageError, apply_preset, output_folder, run_main, write_text
 from scratchvae.data import load_mnist
@@ -68,7 +70,7 @@ def parse_args(argv=None):
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     if args.quick:
-        apply_preset(args, QUICK, argv)
+        apply_preset(args, QUICK, argv, p)
     try:
         args.hidden = tuple(int(h) for h in str(args.hidden).split(",") if h.strip())
         args.held_out = [int(d) for d in str(args.held_out).split(",") if d.strip()]
@@ -79,11 +81,23 @@ def parse_args(argv=None):
     for name in ("epochs", "code", "samples", "probe_epochs", "batch_size", "n_train", "n_test"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
-    if not args.hidden or any(h < 1 for h in args.hidden) or not args.lr > 0:
-        p.error(f"--hidden sizes must be at least 1 and --lr positive, got {args.hidden} and {args.lr}")
+    if not args.hidden or any(h < 1 for h in args.hidden) or not (math.isfinite(args.lr) and args.lr > 0):
+        p.error(f"--hidden sizes must be at least 1 and --lr a positive finite number, got {args.hidden} and {args.lr}")
+    if args.seed < 0:
+        p.error(f"--seed must be an integer >= 0 (NumPy seeds are non-negative), got {args.seed}")
+    cli.check_memory(model_bytes, {"--hidden": args.hidden, "--code": args.code, "--batch-size": args.batch_size},
+                     {"--hidden": (400,), "--code": 20, "--batch-size": 128})
     if args.code > min(784, args.n_train):
         p.error(f"--code {args.code} must not exceed the pixels (784) or the training images ({args.n_train})")
     return args
+
+
+def model_bytes(**sizes):
+    """Estimated bytes of the largest model (the VAE; the AE is smaller), Adam's state, one batch (scoring:
+    500 images) and MNIST itself."""
+    hidden, K, batch = sizes["--hidden"], sizes["--code"], sizes["--batch-size"]
+    widths = [784, *hidden, 2 * K] + [K, *hidden[::-1], 784]
+    return cli.mlp_bytes(widths, max(batch, 500)) + 4 * 784 * 70000
 
 
 def train_vae(x_train, args, name):
@@ -153,7 +167,7 @@ def main(argv=None):
             raise UsageError(f"--held-out {d}: the first {args.n_test} test images need both digit {d} and others")
     print(f"data: {len(x_train)} training and {len(x_test)} test images; backend {backend.name()}")
 
-    anomaly, pictures = [], []                                                 # 3. anomaly detection
+    anomaly, unusual = [], None                                                # 3. anomaly detection
     for d in args.held_out:
         t0 = time.perf_counter()
         model = train_vae(x_train[y_train != d], args, f"VAE without {d}")
@@ -164,11 +178,8 @@ def main(argv=None):
                         "mean_score_rest": float(scores[~is_new].mean()), "seconds": time.perf_counter() - t0})
         print(f"held out {d}: AUROC {a:.4f}; mean -ELBO {scores[is_new].mean():.1f} (held out) against "
               f"{scores[~is_new].mean():.1f} (the other digits)")
-        if d == args.held_out[0]:                                             # 6. pictures (first digit)
-            top = np.argsort(-scores)[:30]
-            pictures.append(plots.save_image_grid(
-                x_test[top], out / "most_anomalous.png", cols=10,
-                title=f"the 30 test images with the highest -ELBO under a VAE trained without {d}s"))
+        if d == args.held_out[0]:                                             # kept for step 7's picture
+            unusual = (d, x_test[np.argsort(-scores)[:30]])
 
     print("representations, code size K =", args.code)                         # 4. models on every digit
     vae = train_vae(x_train, args, "VAE (all digits)")
@@ -186,7 +197,15 @@ def main(argv=None):
     seconds = time.perf_counter() - started
     sizes = {name: int(h_tr.shape[1]) for name, (h_tr, _) in features.items()}
     result = {"anomaly": anomaly, "probe": probe, "probe_features": sizes, "settings": settings, "seconds": seconds}
-    write_text(out / "applications.json", json.dumps(result, indent=1))       # 7. the numbers
+    write_text(out / "applications.json", json.dumps(result, indent=1))       # 6. the numbers
+    d, images = unusual                                                        # 7. the picture
+    try:
+        pictures = [plots.save_image_grid(
+            images, out / "most_anomalous.png", cols=10,
+            title=f"the 30 test images with the highest -ELBO under a VAE trained without {d}s")]
+    except OSError as err:
+        raise UsageError(f"could not write the pictures into {out} ({err.strerror or err}); "
+                         "applications.json is written") from None
 
     print("\n| held-out digit | AUROC |\n| --- | --- |")                    # 8. summary
     for r in anomaly:

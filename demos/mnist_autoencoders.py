@@ -16,7 +16,7 @@ Bernoulli decoder on grey levels), trained the same way; each changes one settin
 
 Steps: 1. read the flags  2. load MNIST  3. train the five autoencoders  4. PCA by the SVD
 5. evaluate on clean and on noisy test digits, and compare the linear AE's subspace with PCA's
-6. pictures  7. metrics.json  8. print the table.
+6. metrics.json  7. pictures  8. print the table.
 """
 import json
 import math
@@ -205,17 +205,18 @@ def run(args):
     w = backend.to_host(models["linear"].decoder.layers[0].W).astype(np.float64)          # (k, D)
     angles = principal_angles_deg(w.T, pca[1])
 
-    # 6. pictures, 7. metrics
-    print(f"drawing the pictures into {out} ...", flush=True)
-    try:
-        pictures = draw(models, pca, w, x_train, x_test, x_noisy, args, out)
-    except OSError as err:
-        raise cli.UsageError(f"could not write the pictures into {out} ({err.strerror or err})") from None
+    # 6. metrics, 7. pictures: the numbers first, so a picture that cannot be written loses nothing
     metrics = {"error": "squared error per image: sum over 784 pixels of (x_hat - x_clean)^2, mean over test images",
                "rows": rows, "principal_angles_deg": angles.tolist(), "largest_angle_deg": float(angles.max()),
                "args": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(args).items()},
                "configs": {name: model.config_dict() for name, model in models.items()}, "histories": histories}
     cli.write_text(out / "metrics.json", json.dumps(metrics, indent=1))
+    print(f"drawing the pictures into {out} ...", flush=True)
+    try:
+        pictures = draw(models, pca, w, x_train, x_test, x_noisy, args, out)
+    except OSError as err:
+        raise cli.UsageError(f"could not write the pictures into {out} ({err.strerror or err}); "
+                             "metrics.json is written") from None
     return rows, angles, pictures
 
 

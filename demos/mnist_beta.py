@@ -15,17 +15,19 @@ nats of distortion. As beta grows, dimensions whose saving is small are switched
 posterior equals the prior for that dimension): posterior collapse, one dimension at a time.
 
 Steps: 1. read the flags  2. load MNIST  3. for each beta: train a VAE, measure the test rate,
-distortion, KL per dimension and active units  4. pictures: rate against distortion, active units
-against beta, KL per dimension for each beta, latent traversals  5. write beta_table.json  6. print the table.
+distortion, KL per dimension and active units  4. write beta_table.json (the numbers first: a picture
+that cannot be written loses nothing)  5. pictures: rate against distortion, active units against
+beta, KL per dimension for each beta, latent traversals  6. print the table.
 """
 import json
+import math
 import sys
 import time
 
 import numpy as np
 
-from scratchvae import backend, diagnostics, plots
-from scratchvae.cli import ArgumentParser, apply_preset, output_folder, run_main, write_text
+from scratchvae import backend, cli, diagnostics, plots
+from scratchvae.cli import ArgumentParser, UsageError, apply_preset, output_folder, run_main, write_text
 from scratchvae.data import load_mnist
 from scratchvae.models.vae import VAE, VAEConfig
 from scratchvae.nn.optim import Adam
@@ -59,23 +61,35 @@ def parse_args(argv=None):
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)
     if args.quick:
-        apply_preset(args, QUICK, argv)
+        apply_preset(args, QUICK, argv, p)
     try:
         args.betas = [float(b) for b in args.betas.split(",") if b.strip()]
         args.hidden = tuple(int(h) for h in str(args.hidden).split(",") if h.strip())
     except ValueError:
         p.error(f"--betas must be comma-separated numbers and --hidden comma-separated integers, "
                 f"got {args.betas!r} and {args.hidden!r}")
-    if not args.betas or any(not b >= 0 for b in args.betas):
-        p.error(f"--betas must list numbers >= 0, got {args.betas}")
+    if not args.betas or any(not (math.isfinite(b) and b >= 0) for b in args.betas):
+        p.error(f"--betas must list finite numbers >= 0, got {args.betas}")
     for name in ("epochs", "batch_size", "latent_dim", "n_train", "n_test"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     if args.n_test < 2:
         p.error("--n-test must be at least 2 (active units are a variance over test images)")
-    if not args.lr > 0 or any(h < 1 for h in args.hidden) or not args.hidden:
-        p.error(f"--lr must be positive and --hidden sizes at least 1, got {args.lr} and {args.hidden}")
+    if not (math.isfinite(args.lr) and args.lr > 0) or any(h < 1 for h in args.hidden) or not args.hidden:
+        p.error(f"--lr must be a positive finite number and --hidden sizes at least 1, got {args.lr} and {args.hidden}")
+    if args.seed < 0:
+        p.error(f"--seed must be an integer >= 0 (NumPy seeds are non-negative), got {args.seed}")
+    cli.check_memory(model_bytes, {"--hidden": args.hidden, "--latent-dim": args.latent_dim,
+                                   "--batch-size": args.batch_size},
+                     {"--hidden": (400,), "--latent-dim": 20, "--batch-size": 128})
     return args
+
+
+def model_bytes(**sizes):
+    """Estimated bytes of one VAE, Adam's state, one batch (evaluation: 1000 images) and MNIST itself."""
+    hidden, J, batch = sizes["--hidden"], sizes["--latent-dim"], sizes["--batch-size"]
+    widths = [784, *hidden, 2 * J] + [J, *hidden[::-1], 784]
+    return cli.mlp_bytes(widths, max(batch, 1000)) + 4 * 784 * 70000
 
 
 def traversal(model, x, dims):
@@ -142,10 +156,14 @@ def main(argv=None):
         model, row = train_one(beta, x_train, x_test, args)
         models.append(model)
         rows.append(row)
-    pictures = draw(models, rows, x_test, out)                             # 4. pictures
     settings = {k: v for k, v in vars(args).items() if k not in ("out", "data_dir", "no_progress")}
-    write_text(out / "beta_table.json", json.dumps({"settings": settings, "rows": rows,          # 5. table
+    write_text(out / "beta_table.json", json.dumps({"settings": settings, "rows": rows,          # 4. table
                                                      "seconds": time.perf_counter() - started}, indent=1))
+    try:
+        pictures = draw(models, rows, x_test, out)                         # 5. pictures
+    except OSError as err:
+        raise UsageError(f"could not write the pictures into {out} ({err.strerror or err}); "
+                         "beta_table.json is written") from None
     J = args.latent_dim                                                      # 6. summary
     print(f"\n| beta | rate KL | distortion rec | -ELBO | active units of {J} | KL of the top 3 dims |")
     print("| --- | --- | --- | --- | --- | --- |")

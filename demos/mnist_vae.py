@@ -79,6 +79,8 @@ def parse_args(argv=None):
     for name in ("n_train", "n_test"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.n_test is not None and args.n_test < 2:
+        p.error(f"--n-test must be at least 2 (active units are a variance over test images), got {args.n_test}")
     if not (math.isfinite(args.lr) and args.lr > 0):
         p.error(f"--lr must be a positive number, got {args.lr}")
     if not (math.isfinite(args.beta) and args.beta >= 0):

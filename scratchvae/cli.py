@@ -82,15 +82,30 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(f"{message} (--help lists the flags)")
 
 
-def apply_preset(args, preset, argv=None):
+def apply_preset(args, preset, argv=None, parser=None):
     """Set each preset value (a dict keyed by dest, e.g. {"n_train": 10000}) on args, except for the
-    flags the user typed: with --quick --epochs 3, --epochs still wins."""
-    typed = {a.split("=")[0].lstrip("-").replace("-", "_")
-             for a in (argv if argv is not None else sys.argv[1:]) if a.startswith("--")}
+    flags the user typed: with --quick --epochs 3, --epochs still wins (also typed as --epoch 3 or
+    --epochs=3: with the parser given, argparse itself says which flags the command line set)."""
+    typed = typed_flags(parser, argv) if parser is not None else \
+        {a.split("=")[0].lstrip("-").replace("-", "_") for a in (argv if argv is not None else sys.argv[1:])
+         if a.startswith("--")}
     for key, value in preset.items():
         if key not in typed:
             setattr(args, key, value)
     return args
+
+
+def typed_flags(parser, argv=None):
+    """The dests the command line set: argv parsed again with every default suppressed."""
+    saved = [(action, action.default) for action in parser._actions]
+    try:
+        for action, _ in saved:
+            action.default = argparse.SUPPRESS
+        given, _ = parser.parse_known_args(argv)
+    finally:
+        for action, default in saved:
+            action.default = default
+    return set(vars(given))
 
 
 def int_list(flag, text, allow_empty=False):

@@ -154,7 +154,11 @@ def read_idx(data_dir, stem, verify=True):
 
 
 def load_mnist(split="train", data_dir=None, verify=True):
-    """Images as float32 (N, 784) in [0, 1] and labels as uint8 (N,), on the host (NumPy)."""
+    """Images as float32 (N, 784) in [0, 1] and labels as uint8 (N,), on the host (NumPy).
+
+    Any MNIST-format set loads (MNIST, Fashion-MNIST, KMNIST), and only one: 28x28 images (every model
+    here reads 784 pixels) with the classes 0..9 (the CVAE's one-hot codes and the 10-way probes);
+    anything else is a DataError naming the folder, the file and what it holds."""
     if split not in FILES:
         raise ValueError(f"load_mnist: split must be 'train' or 'test', got {split!r}")
     data_dir = Path(os.path.expanduser(str(data_dir))) if data_dir is not None else DATA_DIR
@@ -168,6 +172,12 @@ def load_mnist(split="train", data_dir=None, verify=True):
                         f"got {images.ndim}-D and {labels.ndim}-D")
     if images.shape[0] != labels.shape[0]:
         raise DataError(f"{data_dir}: {images.shape[0]} images but {labels.shape[0]} labels in split {split!r}")
+    if images.shape[1:] != (28, 28):             # every model here reads 784 pixels
+        raise DataError(f"{data_dir}: {images_stem} holds {images.shape[1]}x{images.shape[2]} images; MNIST-format "
+                        f"data must be 28x28 (784 pixels, the models' input size)")
+    if int(labels.max()) > 9:                    # one-hot codes and 10-way probes need the digits 0..9
+        raise DataError(f"{data_dir}: {labels_stem} holds labels up to {int(labels.max())}; MNIST-format labels "
+                        "must be the classes 0..9")
     x = images.reshape(images.shape[0], -1).astype(np.float32)
     x /= np.float32(255.0)                                       # uint8 0..255 -> [0, 1]
     return x, labels

@@ -28,7 +28,7 @@ summary of how much of the latent space a model uses.
 import numpy as np
 
 from . import backend
-from .checks import check_array, check_positive_int, check_same_shape
+from .checks import check_array, check_finite, check_positive_int, check_rows, check_same_shape
 
 ACTIVE_THRESHOLD = 0.01          # Burda et al. (2016), section 5
 
@@ -38,6 +38,7 @@ def kl_per_dim(mu, logvar):
     check_array("kl_per_dim", "mu", mu, ndim=2)
     check_array("kl_per_dim", "logvar", logvar, ndim=2)
     check_same_shape("kl_per_dim", "mu", mu, "logvar", logvar)
+    check_rows("kl_per_dim", "mu", mu)                                      # a mean over 0 rows is no number
     xp = backend.array_module(mu)
     mu, logvar = mu.astype(xp.float64), logvar.astype(xp.float64)
     kl = 0.5 * (mu * mu + xp.exp(logvar) - 1.0 - logvar)                  # (N, J), each entry >= 0
@@ -49,6 +50,7 @@ def activity(mu):
     check_array("activity", "mu", mu, ndim=2)
     if mu.shape[0] < 2:
         raise ValueError(f"activity: a variance over images needs at least 2 rows of mu, got {mu.shape[0]}")
+    check_finite("activity", "mu", mu)               # NaN > 0.01 is False: a NaN would read as an inactive unit
     xp = backend.array_module(mu)
     return backend.to_host(xp.var(mu.astype(xp.float64), axis=0))        # (J,), the 1/N variance
 
@@ -67,6 +69,7 @@ def encode_all(model, x, batch_size=1000):
     if not hasattr(model, "encode") or not hasattr(model.config, "latent"):
         raise TypeError(f"encode_all needs a VAE (a model whose encode returns mu and logvar), "
                         f"got {type(model).__name__}")
+    check_rows("encode_all", "x", check_array("encode_all", "x", x, ndim=2))
     mus, logvars = [], []
     for i in range(0, x.shape[0], batch_size):
         mu, logvar = model.encode(x[i:i + batch_size])                     # (B, J) each

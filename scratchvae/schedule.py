@@ -16,6 +16,8 @@ its Adam uses beta1 = 0.99; we follow the paper's text.)
 A stage is one value of i. stage_at(epochs_done) says which stage the next epoch belongs to, so a
 stopped run resumes at the right rate.
 """
+import numpy as np
+
 from .checks import check_positive_int
 
 BATCH_SIZE = 20
@@ -37,8 +39,10 @@ def total_epochs(schedule):
 def stage_at(schedule, epochs_done):
     """(stage index, learning rate, epochs left in that stage) for the epoch after `epochs_done`.
 
-    Returns None when the schedule is finished.
+    Returns None when the schedule is finished. epochs_done: an integer >= 0 (a count of epochs).
     """
+    if isinstance(epochs_done, bool) or not isinstance(epochs_done, (int, np.integer)) or epochs_done < 0:
+        raise ValueError(f"stage_at: epochs_done must be an integer >= 0, got {epochs_done!r}")
     end = 0
     for i, (epochs, lr) in enumerate(schedule):
         end += epochs

@@ -218,3 +218,54 @@ def test_numpy_scalars_are_numbers():
         VAEConfig(beta=float("inf"))
     with pytest.raises(ValueError, match="VAEConfig: seed must be an integer >= 0"):
         VAEConfig(seed=-1)
+
+
+# ---- the newer library API (issue 17): each bad argument is named, with what was expected and what came --
+
+def test_the_newer_api_names_its_bad_arguments():
+    from scratchvae import diagnostics
+    from scratchvae.models.probe import LinearProbe
+    from scratchvae.nn.gaussian import gaussian_log_density, gaussian_log_density_backward
+    from scratchvae.schedule import paper_schedule, stage_at
+
+    w = np.zeros((2, 3), np.int64)
+    with pytest.raises(TypeError, match=r"^Adam: parameter w must be a float32 or float64 array .* got int64"):
+        Adam([("w", w, w.copy())])
+    probe, h = LinearProbe(3), np.ones((10, 3), np.float32)
+    with pytest.raises(ValueError, match=r"^LinearProbe.fit: h has 0 rows \(shape \(0, 3\)\)"):
+        probe.fit(h[:0], np.zeros(0, np.int64))
+    with pytest.raises(ValueError, match=r"^LinearProbe: l2 must be a finite number, got inf"):
+        LinearProbe(3, l2=float("inf"))
+    with pytest.raises(ValueError, match=r"^LinearProbe.accuracy: labels must have shape \(10,\), .* got \(9,\)"):
+        probe.accuracy(h, np.zeros(9, np.int64))
+    with pytest.raises(ValueError, match=r"^LinearProbe.accuracy: h has 0 rows"):
+        probe.accuracy(h[:0], np.zeros(0, np.int64))
+    with pytest.raises(ValueError, match=r"^kl_per_dim: mu has 0 rows \(shape \(0, 3\)\)"):
+        diagnostics.kl_per_dim(np.zeros((0, 3)), np.zeros((0, 3)))
+    with pytest.raises(ValueError, match=r"^encode_all: x has 0 rows \(shape \(0, 784\)\)"):
+        diagnostics.encode_all(VAE(SMALL), np.zeros((0, 784), np.float32))
+    with pytest.raises(ValueError, match=r"^activity: mu must be finite, found 1 NaN/inf value\(s\), first at index "
+                                         r"\(0, 0\)"):
+        diagnostics.active_units(np.array([[np.nan, 1.0], [0.0, 2.0]]))     # NaN > 0.01 would read as inactive
+    with pytest.raises(TypeError, match=r"^gaussian_log_density: z must be a NumPy/CuPy array, got list"):
+        gaussian_log_density([[0.0]], [[0.0]], [[0.0]])
+    with pytest.raises(TypeError, match=r"^gaussian_log_density_backward: cache must be the \(diff, r\) pair .* "
+                                        r"got NoneType"):
+        gaussian_log_density_backward(np.zeros(2), None)
+    for bad in (-1, float("nan"), 1.5):
+        with pytest.raises(ValueError, match=rf"^stage_at: epochs_done must be an integer >= 0, got {bad!r}"):
+            stage_at(paper_schedule(2), bad)
+
+
+def test_the_objectives_promise_about_non_finite_input():
+    """What the docstrings promise: objective scans no values (a NaN x gives a NaN loss, returned as is);
+    fit scans the data where it enters and names the row and column."""
+    from scratchvae.models.deep import DeepVAE, paper_config
+
+    x = _x(4)
+    x[1, 5] = np.nan
+    for model in (VAE(SMALL), DeepVAE(paper_config(1, "vae", 1))):
+        assert np.isnan(float(model.objective(x, rng=np.random.default_rng(0), backward=False)["loss"]))
+        with pytest.raises(ValueError, match=r"fit \(x_train\): x must be finite, found 1 NaN/inf value\(s\), first "
+                                             r"at index \(1, 5\)"):
+            fit(model, Adam(list(model.parameters())), x, epochs=1, batch_size=2, progress=False, log=None)

@@ -187,3 +187,19 @@ def test_fused_adam_on_separate_arrays_takes_the_textbook_loop():
         text.step()
     for (_, p, _), (_, p2, _) in zip(arrays, twins):
         np.testing.assert_array_equal(p, p2)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_relu_backward_selects_so_a_non_finite_dy_where_x_is_off_gives_0(xp, engine_choice, dtype):
+    # PyTorch: relu(x).backward(dy) with x = [-1, 2, 0, -3], dy = [inf, 1, nan, 5] gives [0, 1, 0, 0];
+    # dy * [x > 0] would give [nan, 1, nan, 0] (inf * 0 and nan * 0 are nan)
+    x = xp.asarray(np.array([[-1.0, 2.0, 0.0, -3.0]], dtype))
+    dy = xp.asarray(np.array([[np.inf, 1.0, np.nan, 5.0]], dtype))
+    want = [[0.0, 1.0, 0.0, 0.0]]
+    for relu in (ReLU(), ReLU(inplace=True)):                       # the textbook layer, both forms
+        y = relu.forward(x.copy())
+        assert host(relu.backward(dy.copy())).tolist() == want, relu
+    db = xp.zeros(4, dtype=dtype)
+    fused = dense_act.relu_bias_backward(dy.copy(), xp.maximum(x, 0), db)     # Numba, reference or CuPy form
+    assert host(fused).tolist() == want and host(db).tolist() == want[0]
+    assert host(y).tolist() == [[0.0, 2.0, 0.0, 0.0]]

@@ -9,6 +9,7 @@
 Exit status of check: 0 every exercise checked is passing; 1 one is failing (or your code raised);
 2 one is not started (and none failing), or a usage error.
 """
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -48,19 +49,39 @@ def workspace(args, must_exist=True):
     return folder
 
 
+def readable(folder):
+    """Refuse, in one line, a workspace whose listing or exercise files this user cannot read."""
+    try:
+        names = set(os.listdir(folder))
+        for ex in TRACK:
+            if ex.file in names:
+                with open(folder / ex.file, "rb"):
+                    pass
+    except OSError as err:
+        raise UsageError(f"cannot read the workspace {shown(folder)} ({err.strerror or type(err).__name__}: "
+                         f"{shown(err.filename or folder)}); give yourself read access (chmod u+rX) or name "
+                         "another with --dir DIR") from None
+    return folder
+
+
 def do_start(args):
     folder = workspace(args, must_exist=False)
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{folder} exists and is not a folder")
-    folder.mkdir(parents=True, exist_ok=True)
     copied, kept = [], []
-    for ex in TRACK:
-        target = folder / ex.file
-        if target.exists():
-            kept.append(ex.file)
-        else:
-            shutil.copyfile(STUBS / ex.file, target)
-            copied.append(ex.file)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for ex in TRACK:
+            target = folder / ex.file
+            if target.exists():
+                kept.append(ex.file)
+            else:
+                shutil.copyfile(STUBS / ex.file, target)
+                copied.append(ex.file)
+    except OSError as err:            # a path under a file, a read-only folder, a full disk
+        done = f"; {len(copied)} stub(s) were copied, and running start again adds the rest" if copied else ""
+        raise UsageError(f"cannot make the workspace {shown(folder)} ({err.strerror or type(err).__name__}: "
+                         f"{shown(err.filename or folder)}){done}; choose another folder: {PROG} start DIR") from None
     print(f"Workspace {shown(folder)}: copied {len(copied)} stub(s)"
           + (f"; kept your {len(kept)} existing file(s) untouched" if kept else "") + ".")
     print(f"Start with {shown(folder / TRACK[0].file)}, then:  {PROG} check 1"
@@ -70,7 +91,7 @@ def do_start(args):
 
 def do_list(args):
     folder = Path(args.dir).expanduser()
-    there = folder.is_dir()
+    there = folder.is_dir() and readable(folder).is_dir()
     print(f"The track ({'workspace ' + shown(folder) if there else f'no workspace yet: {PROG} start'}):\n")
     print(f"  {'#':>2}  {'name':<12} {'you write':<57} {'lecture':<8} status")
     for ex in TRACK:
@@ -92,7 +113,7 @@ def do_check(args):
             raise UsageError(f"no exercise {args.exercise!r}: give a number 1-{len(TRACK)}, a name "
                              f"({', '.join(e.name for e in TRACK)}) or all")
         chosen = [ex]
-    folder = SOLUTIONS if args.solutions else workspace(args)
+    folder = SOLUTIONS if args.solutions else readable(workspace(args))
     sizes = {}
     if args.train_images is not None:
         if args.train_images < 100:

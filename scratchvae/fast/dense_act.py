@@ -2,11 +2,13 @@
 scratchvae.nn.dense.Dense (forward, backward) and scratchvae.nn.activations.ReLU.
 
 The textbook network runs a Dense layer then a ReLU layer: forward `y = x @ W; y += b` then
-`y = max(y, 0)`, two passes over y (N, M); backward `dy = dy * [y > 0]` then `db = sum_n dy`, two
+`y = max(y, 0)`, two passes over y (N, M); backward `dy = dy where y > 0, else 0` then `db = sum_n dy`, two
 more. Fused, with y = x @ W still a BLAS matrix product:
 
     bias_relu(y, b)              y[n, m] = max(y[n, m] + b[m], 0)                      in place
     relu_bias_backward(dy, y, db)  dy[n, m] = dy[n, m] if y[n, m] > 0 else 0            in place
+                                 (a selection, never dy * [y > 0]: an inf or NaN in dy where the unit
+                                 is off gives 0, as the textbook ReLU and PyTorch do)
                                  db[m] = sum_n dy[n, m]   (summed row after row, the order NumPy
                                  uses along axis 0, so the sums are identical)
 
@@ -21,6 +23,7 @@ from ..nn.dense import Dense
 from . import engine
 
 CUPY_BIAS_RELU = "y = max(y + b, (T)0);"
+CUPY_RELU_BACKWARD = "dy = y > 0 ? dy : (T)0;"                     # select: inf * 0 would be NaN
 
 
 def _numba_forward(numba):
@@ -60,13 +63,17 @@ def bias_relu(y, b):
 
 
 def relu_bias_backward(dy, y, db):
-    """dy = dy * [y > 0] in place, db = sum over rows of the result; dy, y (N, M), db (M,)."""
+    """dy = dy where y > 0, else 0, in place; db = sum over rows of the result; dy, y (N, M), db (M,)."""
     xp = backend.array_module(dy)
-    if engine.engine(xp) == "numba" and dy.flags.c_contiguous and y.flags.c_contiguous:
+    kind = engine.engine(xp)
+    if kind == "numba" and dy.flags.c_contiguous and y.flags.c_contiguous:
         engine.numba_jit("relu_bias_backward", _numba_backward)(dy, y, db)
+        return dy
+    if kind == "cupy":
+        engine.cupy_kernel(xp, "scratchvae_relu_backward", "T y", "T dy", CUPY_RELU_BACKWARD)(y, dy)
     else:
-        xp.multiply(dy, y > 0, out=dy)
-        xp.sum(dy, axis=0, out=db)
+        xp.copyto(dy, 0, where=~(y > 0))                            # select, as ReLU.backward does
+    xp.sum(dy, axis=0, out=db)
     return dy
 
 
@@ -102,7 +109,7 @@ def backward(net, caches, dy, need_dx=True):
             dy = layer.backward(dy)
             continue
         if y is not None:
-            relu_bias_backward(dy, y, layer.grads["b"])              # dy *= [y > 0];  db = sum_n dy
+            relu_bias_backward(dy, y, layer.grads["b"])              # dy = 0 unless y > 0;  db = sum_n dy
         else:
             xp.sum(dy, axis=0, out=layer.grads["b"])                 # db = sum_n dy
         xp.matmul(x.T, dy, out=layer.grads["W"])                     # dW = x.T @ dy

@@ -22,11 +22,16 @@ NumPy's 0.70): NumPy's exp and log1p are SIMD-vectorised, Numba's are scalar lib
 (and the small latent chain, a tie) stay NumPy code on the CPU.
 
 SCRATCHVAE_FAST=numpy in the environment turns Numba off (everything runs the reference form), to
-compare or to rule the engine out when hunting a bug.
+compare or to rule the engine out when hunting a bug; unset (or auto) uses Numba when it is installed.
+Any other value is refused at first use (BackendError, one line from every command), never ignored.
 """
 import os
 
 import numpy as np
+
+from ..backend import BackendError
+
+FAST_VALUES = ("auto", "numpy")        # SCRATCHVAE_FAST: Numba when installed, or never
 
 _CUPY_KERNELS = {}          # (name, module) -> compiled ElementwiseKernel
 _NUMBA = {}                 # name -> compiled function, made on first use
@@ -34,7 +39,11 @@ _NUMBA = {}                 # name -> compiled function, made on first use
 
 def numba_available():
     """True when Numba imports and SCRATCHVAE_FAST does not say 'numpy'."""
-    if os.environ.get("SCRATCHVAE_FAST", "").lower() == "numpy":
+    choice = os.environ.get("SCRATCHVAE_FAST", "").strip().lower() or "auto"
+    if choice not in FAST_VALUES:
+        raise BackendError(f"SCRATCHVAE_FAST={os.environ['SCRATCHVAE_FAST']}: expected one of "
+                           f"{', '.join(FAST_VALUES)} (numpy turns Numba off), or leave it unset")
+    if choice == "numpy":
         return False
     if "_module" not in _NUMBA:
         try:

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from ..cli import ArgumentParser, run_main
+from ..cli import ArgumentParser, UsageError, run_main
 from ..nn import optim
 from ..nn.activations import sigmoid
 from . import adam as fast_adam
@@ -130,7 +130,7 @@ def kernels(ne, nb):
     chains["bias_relu"] = {"textbook": lambda: (reset(), _textbook_bias_relu(h, b)),
                            "numpy": lambda: (reset(), h.__iadd__(b), np.maximum(h, 0, out=h))}
     chains["relu_bias_backward"] = {"textbook": lambda: _textbook_relu_bias_backward(dy.copy(), h0, db),
-                                    "numpy": lambda: (np.multiply(dy.copy(), h0 > 0), np.sum(dy, axis=0, out=db))}
+                                    "numpy": lambda: _textbook_relu_bias_backward(dy.copy(), h0, db)}  # one select
     if ne is not None:
         d4 = {"h": h, "b": b, "zero": f(0), "dy": dy, "y": h0}
         chains["bias_relu"]["numexpr"] = lambda: (reset(), ne.evaluate("where(h + b > zero, h + b, zero)",
@@ -163,7 +163,7 @@ def _textbook_bias_relu(y, b):
 
 
 def _textbook_relu_bias_backward(dy, y, db):
-    np.multiply(dy, y > 0, out=dy)                  # ReLU(inplace).backward, then Dense.backward's db
+    np.copyto(dy, 0, where=~(y > 0))                # ReLU(inplace).backward, then Dense.backward's db
     return np.sum(dy, axis=0, out=db)
 
 
@@ -186,9 +186,11 @@ def main(argv=None):
     p = ArgumentParser(prog="python -m scratchvae.fast.microbench", description=__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=200, help="interleaved rounds (the median is reported)")
     args = p.parse_args(argv)
+    if args.rounds < 1:
+        raise UsageError(f"--rounds must be at least 1 (the median of that many timings), got {args.rounds}")
     ne, nb = _numexpr(), _numba()
     chains = kernels(ne, nb)
-    ms = measure(chains, max(args.rounds, 1))
+    ms = measure(chains, args.rounds)
     columns = ["textbook", "numpy", "numexpr", "numba"]
     print(f"median ms per call over {args.rounds} interleaved rounds, float32; "
           f"numexpr {getattr(ne, '__version__', 'not installed')}, numba {getattr(nb, '__version__', 'not installed')}")

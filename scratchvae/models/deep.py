@@ -216,6 +216,8 @@ class DeepVAE(Model):
         """loss = -L (nats per image) for the configured objective and k; neg_elbo = -mean log w.
 
         eps: optional list of fixed noise arrays (one (k N, J_l) per layer); else drawn from rng.
+        Values are not scanned on this hot path (as VAE.objective): a NaN in x gives a NaN loss, returned
+        as is; fit scans the data where it enters and stops at the first non-finite loss, naming the step.
         """
         x = self.check_input("DeepVAE.objective", x, finite=False)
         k = check_positive_int("DeepVAE.objective", "k", k if k is not None else self.config.k)

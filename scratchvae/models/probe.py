@@ -22,7 +22,7 @@ minibatch Adam is used here because it is already in the library.
 import numpy as np
 
 from .. import backend
-from ..checks import check_array, check_positive_int
+from ..checks import check_array, check_number, check_positive_int, check_rows
 from ..nn.dense import Dense
 from ..nn.optim import Adam
 from ..nn.softmax import accuracy, check_labels, softmax_cross_entropy
@@ -34,9 +34,7 @@ class LinearProbe:
     def __init__(self, n_features, n_classes=10, l2=1e-4, dtype=None):
         self.n_features = check_positive_int("LinearProbe", "n_features", n_features)
         self.n_classes = check_positive_int("LinearProbe", "n_classes", n_classes)
-        if not (isinstance(l2, (int, float, np.integer, np.floating)) and l2 >= 0):
-            raise ValueError(f"LinearProbe: l2 must be a number >= 0, got {l2!r}")
-        self.l2 = float(l2)
+        self.l2 = check_number("LinearProbe", "l2", l2, low=0)             # finite: inf would zero every weight
         self.dense = Dense(self.n_features, self.n_classes, "glorot", backend.rng(0), dtype)
         self.dense.W[...] = 0                                   # convex problem: start at the origin
         self.dtype = self.dense.W.dtype
@@ -73,7 +71,8 @@ class LinearProbe:
         """
         epochs = check_positive_int("LinearProbe.fit", "epochs", epochs)
         batch_size = check_positive_int("LinearProbe.fit", "batch_size", batch_size)
-        h = backend.asarray(check_array("LinearProbe.fit", "h", h, shape=(None, self.n_features)), dtype=self.dtype)
+        check_rows("LinearProbe.fit", "h", check_array("LinearProbe.fit", "h", h, shape=(None, self.n_features)))
+        h = backend.asarray(h, dtype=self.dtype)
         labels = check_labels("LinearProbe.fit", backend.asarray(labels), h.shape[0], self.n_classes)
         xp = backend.array_module(h)
         self.mean = h.mean(axis=0)                                           # (F,)
@@ -93,5 +92,8 @@ class LinearProbe:
         return losses
 
     def accuracy(self, h, labels):
-        """Fraction of rows of h classified as their label."""
+        """Fraction of rows of h (N, F), N >= 1, classified as their label (N,)."""
+        where = "LinearProbe.accuracy"
+        check_rows(where, "h", check_array(where, "h", h, shape=(None, self.n_features)))
+        check_labels(where, np.asarray(backend.to_host(labels)), h.shape[0], self.n_classes)
         return accuracy(self.logits(h), labels)

@@ -114,6 +114,12 @@ class VAE(Model):
         """x (N, D) -> {"loss": rec + beta_t * KL, "rec", "kl", "neg_elbo": rec + KL}, nats per image.
 
         Fills the parameters' gradients if backward. eps (N, J) may be given; else it is drawn from rng.
+
+        What the hot path promises: shapes and dtypes are checked on every call, values are not. A NaN
+        or inf in x is not searched for here (a full pass over the batch every step, and on a GPU a wait
+        for the device); it gives a NaN loss, returned as is. Data is scanned where it enters (fit,
+        evaluate, check_input), and train.fit checks every loss and stops with TrainingDiverged naming
+        the epoch and step. Calling objective directly on unchecked data: model.check_input(where, x) first.
         """
         if self.fast:
             return fast_vae.objective(self, x, rng, backward, step, eps)

@@ -57,10 +57,12 @@ class ReLU(_Activation):
         y = self._take_cache()
         self._check_dy(dy, y)
         xp = backend.array_module(dy)
-        if self.inplace:                         # dx = dy * [x > 0], zeroing dy where y == 0
-            xp.multiply(dy, y > 0, out=dy)
+        # dx = dy * [x > 0], computed as a selection, not a product: where x <= 0 the gradient is 0 even
+        # if dy is inf or NaN there (inf * 0 would be NaN), as in PyTorch. y > 0 exactly when x > 0.
+        if self.inplace:                         # zero dy where y is not > 0
+            xp.copyto(dy, 0, where=~(y > 0))
             return dy
-        return xp.where(y > 0, dy, 0)            # dx = dy * [x > 0]   (y > 0 exactly when x > 0)
+        return xp.where(y > 0, dy, 0)
 
     def __repr__(self):
         return "ReLU(inplace=True)" if self.inplace else "ReLU()"

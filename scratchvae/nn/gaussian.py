@@ -46,7 +46,10 @@ def gaussian_log_density(z, mu, logvar):
 
 
 def gaussian_log_density_backward(g, cache):
-    """g = dL/dlogN (N,) -> (dz, dmu, dlogvar), each (N, J)."""
+    """g = dL/dlogN (N,) -> (dz, dmu, dlogvar), each (N, J). cache: what gaussian_log_density returned."""
+    if not (isinstance(cache, tuple) and len(cache) == 2):
+        raise TypeError("gaussian_log_density_backward: cache must be the (diff, r) pair returned by "
+                        f"gaussian_log_density, got {type(cache).__name__}")
     diff, r = cache
     check_array("gaussian_log_density_backward", "g", g, shape=(diff.shape[0],))
     g = g[:, None]                                                   # (N, 1) broadcast over J

@@ -33,6 +33,9 @@ def _check_params(where, params):
         name, p, g = item
         if p.shape != g.shape:
             raise ValueError(f"{where}: parameter {name} has shape {p.shape} but its gradient {g.shape}")
+        if p.dtype.kind != "f" or g.dtype != p.dtype:    # an int weight would round every step to nothing
+            raise TypeError(f"{where}: parameter {name} must be a float32 or float64 array with a gradient "
+                            f"of the same dtype, got {p.dtype} and {g.dtype}")
     return params
 
 

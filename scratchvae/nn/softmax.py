@@ -20,7 +20,7 @@ Sanity: all-equal logits give p_k = 1/K and L = log K exactly.
 import numpy as np
 
 from .. import backend
-from ..checks import check_array, check_finite_result
+from ..checks import check_array, check_finite_result, check_rows
 
 
 def log_softmax(logits):
@@ -38,6 +38,8 @@ def check_labels(where, labels, n, n_classes):
                         f"got {getattr(labels, 'dtype', type(labels).__name__)}")
     if labels.shape != (n,):
         raise ValueError(f"{where}: labels must have shape ({n},), one per row of logits, got {tuple(labels.shape)}")
+    if n == 0:
+        raise ValueError(f"{where}: labels has 0 rows (shape (0,)); a batch needs at least one example")
     lo, hi = int(labels.min()), int(labels.max())
     if lo < 0 or hi >= n_classes:
         raise ValueError(f"{where}: labels must lie in 0..{n_classes - 1} for {n_classes} logits per row, "
@@ -62,6 +64,8 @@ def softmax_cross_entropy(logits, labels):
 
 
 def accuracy(logits, labels):
-    """Fraction of rows whose largest logit is the true class (a host float)."""
+    """Fraction of rows whose largest logit is the true class (a host float). logits (N, K), labels (N,), N >= 1."""
+    check_rows("accuracy", "logits", check_array("accuracy", "logits", logits, ndim=2))
+    labels = check_labels("accuracy", np.asarray(backend.to_host(labels)), *logits.shape)
     predicted = backend.to_host(logits).argmax(axis=1)
-    return float(np.mean(predicted == backend.to_host(labels)))
+    return float(np.mean(predicted == labels))
