@@ -10,6 +10,7 @@ import pytest
 
 from scratchvae.exercises import runner
 from scratchvae.exercises.__main__ import main
+from scratchvae.exercises.isolate import run_apart
 from scratchvae.exercises.track import TRACK, find
 
 TOUR = Path(__file__).resolve().parents[1] / "demos" / "gradcheck_tour.py"
@@ -181,10 +182,11 @@ def test_check_all_solutions_passes_including_training_within_one_nat(capsys, mo
     import scratchvae.exercises.__main__ as command
     results = []
 
-    def recording_run(*args, **kwargs):
-        results.append(runner.run(*args, **kwargs))
-        return results[-1]
-    monkeypatch.setattr(command, "run", recording_run)
+    def recording_run_apart(jobs):                     # each exercise still runs in the child process
+        for result in run_apart(jobs):
+            results.append(result)
+            yield result
+    monkeypatch.setattr(command, "run_apart", recording_run_apart)
     assert main(["check", "all", "--solutions", "--train-images", "1000"]) == 0, capsys.readouterr().out
     out = capsys.readouterr().out
     assert out.count("passing") == len(TRACK) and "failing" not in out
