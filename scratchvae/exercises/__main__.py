@@ -85,8 +85,10 @@ def do_list(args):
         print(f"  {ex.number:>2}  {ex.name:<12} {ex.you_write:<58} {status}")
         print(f"  {'':>2}  {'':<12} {ex.notebook}: {ex.heading}")
     if there:
-        print(f"\nCheck one: {PROG} check NUMBER. (untrained): list trains nothing, so for exercise 9 it checks "
-              "your pieces\nand gradients only: run check 9 to train your VAE for 1 epoch on MNIST.")
+        print(f"\nCheck one: {PROG} check NUMBER")
+    if statuses.get(9) == PASSING:
+        print("(untrained): list trains nothing; for exercise 9 it checks your pieces and gradients.\n"
+              "Run check 9 to train your VAE for 1 epoch on MNIST.")
     return 0
 
 

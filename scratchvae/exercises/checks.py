@@ -6,17 +6,17 @@ Every answer gets two checks, because each sees what the other cannot:
   2. known values (a Fact): is your forward the right function? A wrong forward with a backward that
      matches it passes check 1 (demos/gradcheck_tour.py, step 5); a value at a chosen point does not.
 
-Each check_N(module) returns a list of CheckRow and Fact. Inputs are float64 and drawn away from
+Each check_N(module) returns a list of CheckRow, Fact and Claim (facts.py). Inputs are float64 and drawn away from
 kinks (no entry within the finite-difference step of 0), with N != D so a sum over the wrong axis
 shows as a wrong shape.
 """
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..gradcheck import check_function, check_layer, check_loss
 from ..nn.optim import Adam
+from .facts import Claim, Fact
 
 
 def randn(seed, *shape, scale=1.0):
@@ -25,85 +25,6 @@ def randn(seed, *shape, scale=1.0):
 
 def uniform(seed, *shape):
     return np.random.default_rng(seed).random(shape)
-
-
-@dataclass
-class Fact:
-    """A value your code must produce at a known point, where it comes from, and a hint if it does not."""
-    what: str
-    expected: object
-    got: object
-    hint: str = ""
-    rtol: float = 1e-9
-    show: str = ""          # shown even when it passes (exercise 9's losses), with {got} and {expected}
-    blame: str = ""         # the verdict when this is the first failure: what its failing says about the answer
-
-    @property
-    def passed(self):
-        try:
-            want, got = np.asarray(self.expected, dtype=float), np.asarray(self.got, dtype=float)
-        except (TypeError, ValueError):                     # not numbers, or ragged: certainly not right
-            return False
-        return want.shape == got.shape and bool(np.all(np.isfinite(got))) and \
-            bool(np.allclose(got, want, rtol=self.rtol, atol=1e-12))
-
-    def passed_text(self):
-        return self.what + (": " + self.show.format(got=self.got, expected=self.expected) if self.show else "")
-
-    def explain(self):
-        """Why it failed: not finite, the wrong shape, a constant factor, or just the two values."""
-        try:
-            want, got = np.asarray(self.expected, dtype=float), np.asarray(self.got, dtype=float)
-        except (TypeError, ValueError):
-            return f"{self.what}: expected numbers, got {self.got!r:.100}"
-        show = (f"expected {np.array2string(want, precision=6, threshold=8, max_line_width=10**6)}, "
-                f"got {np.array2string(got, precision=6, threshold=8, max_line_width=10**6)}")
-        if want.shape != got.shape:
-            why = f"the shape is {got.shape}, expected {want.shape}"
-        elif not np.all(np.isfinite(got)):
-            why = "not finite (inf or NaN): something overflowed or took log(0)"
-        elif self.precision != "float64":
-            why = (f"computed in {self.precision}, and the check runs in float64 (it wants agreement to "
-                   f"{self.rtol:g}, far below float32's rounding of about 1e-7)")
-        else:
-            nz = want != 0
-            ratio = got[nz] / want[nz] if nz.any() else np.array([])
-            if ratio.size > 1 and np.allclose(ratio, ratio.flat[0], rtol=1e-6) and not np.allclose(ratio, 1):
-                why = f"off by a constant factor {float(ratio.flat[0]):.6g}"
-            else:
-                why = "a different value"
-        extra = f" Hint: {self.hint}" if self.hint else ""
-        return f"{self.what}: {why}; {show}.{extra}"
-
-    @property
-    def precision(self):
-        """The float type your value came in ('float64' unless your code used a lower one)."""
-        values = self.got if isinstance(self.got, (list, tuple)) else [self.got]
-        for v in values:
-            dtype = getattr(v, "dtype", None)
-            if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
-                return dtype.name
-        return "float64"
-
-
-@dataclass
-class Claim:
-    """A yes-or-no fact about your answer (no number to compare): what, whether it holds, and why not."""
-    what: str
-    holds: bool
-    why_not: str = ""
-    blame: str = ""         # as Fact.blame
-    precision = "float64"
-
-    @property
-    def passed(self):
-        return bool(self.holds)
-
-    def passed_text(self):
-        return self.what
-
-    def explain(self):
-        return f"{self.what}: no. {self.why_not}"
 
 
 # --- 1. Dense -------------------------------------------------------------------------------------
@@ -245,10 +166,14 @@ def check_8(mod):
             p1, state1 = p.copy(), [np.array(m, copy=True), np.array(v, copy=True)]
     step1 = Fact("step 1 moves every weight by lr = 0.01 against the sign of g (here |g| ~ 1e-3)",
                  -0.01 * np.sign(g1), p1 - p0, "without bias correction, step 1 moves by lr (1 - b1) / sqrt(1 - b2) "
-                 "= 3.16 lr; divide m by 1 - b1^t and v by 1 - b2^t", rtol=1e-4)
-    corrected = Fact("", [g1, g1 * g1], state1, rtol=1e-6).passed             # m_hat and v_hat, stored as the state
-    state = Fact("the state after step 1 holds the running means before bias correction: m = (1 - b1) g = 0.1 g, "
-                 "v = (1 - b2) g^2 = 0.001 g^2", [0.1 * g1, 0.001 * g1 * g1], state1,
+                 "= 3.16 lr; divide m by 1 - b1^t and v by 1 - b2^t", rtol=1e-4,
+                 blame="your step 1 does not move each weight by lr, as Adam's first step must (there m_hat = g and "
+                       "v_hat = g^2, so the update is lr g / |g|): check the bias correction and the sqrt (the hint "
+                       "above)")
+    ratios = _ratios(state1, [g1, g1 * g1], [0.1, 0.001])                  # m / g and v / g^2, worst entries
+    corrected = Fact("", [1.0, 1.0], ratios, rtol=1e-6).passed               # m_hat = g and v_hat = g^2 stored?
+    state = Fact("the state after step 1 holds the running means before bias correction: m / g = 1 - b1 = 0.1 and "
+                 "v / g^2 = 1 - b2 = 0.001 at every entry (worst entries shown)", [0.1, 0.001], ratios,
                  "you returned the bias-corrected m_hat and v_hat as the new state: they are for this step's update "
                  "only; return m and v as the two running-mean lines left them (the next step corrects them "
                  "afresh, by 1 - b1^(t+1))" if corrected else
@@ -262,6 +187,15 @@ def check_8(mod):
              "passed in (the step number, 1 on the first step)")
     return [step1, state, Fact("the weights after 5 steps, against scratchvae.nn.optim.Adam", ref_p, p, later,
                                rtol=1e-6)]
+
+
+def _ratios(got, by, want):
+    """For each pair, the entry of got[i] / by[i] farthest from want[i] (one number each), or got as it came."""
+    try:
+        ratios = [np.asarray(g, dtype=float) / b for g, b in zip(got, by)]
+        return [float(r.flat[np.argmax(np.abs(r - w))]) for r, w in zip(ratios, want)]
+    except (TypeError, ValueError):
+        return got
 
 
 # --- 10. The importance-weighted bound ------------------------------------------------------------
@@ -301,6 +235,9 @@ def check_11(mod):
     per_pixel = [(xs[n, d] - mus[n, d]) ** 2 / (2 * math.exp(logvars[d])) + logvars[d] / 2 + math.log(2 * math.pi) / 2
                  for n in range(2) for d in range(3)]               # -log N(x; mu, var), one pixel at a time
     hint = "a term that should come once per pixel (D times per image) counted another number of times?"
+    blame = ("your gradients are right, and so is the value for one pixel of one image, but not for 2 images of 3 "
+             "pixels: a term without a gradient (log(2 pi) / 2, once per pixel) is counted the wrong number of "
+             "times, which no gradient check can see and a 1-pixel example hides")
     return rows + [
         Fact("-log N(x = 0; 0, 1) = log(2 pi) / 2", 0.5 * math.log(2 * math.pi),
              mod.gaussian_nll(np.zeros((1, 1)), np.zeros((1, 1)), np.zeros(1))[0]),
@@ -308,7 +245,7 @@ def check_11(mod):
              mod.gaussian_nll(x_hat, x, np.log(np.full(1, 4.0)))[0],
              "work out each of the three terms by hand at this point, and compare them with the code's"),
         Fact("-log N(x; x, 1 / (2 pi)) = log(2 pi var) / 2 = 0 for every pixel, so 2 images of 3 pixels give 0",
-             0.0, mod.gaussian_nll(xs, xs.copy(), np.full(3, -math.log(2 * math.pi)))[0], hint),
+             0.0, mod.gaussian_nll(xs, xs.copy(), np.full(3, -math.log(2 * math.pi)))[0], hint, blame=blame),
         Fact("2 images of 3 pixels, var = 0.5, 1, 2: the formula summed pixel by pixel in plain Python, over N = 2",
              sum(per_pixel) / 2, mod.gaussian_nll(mus, xs, logvars)[0], hint),
     ]

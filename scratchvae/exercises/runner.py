@@ -3,7 +3,8 @@
 Your files live in a folder of yours (the workspace, made by `start`); the stubs and the reference
 answers ship inside the package and are never edited. A file is imported by its path, as a fresh
 module, and its check runs; whatever your code does (raise, or even call sys.exit) ends as a message
-naming your file and the function and line, never as a pass.
+naming your file and the function and line, never as a pass. The commands call run() in a child
+process (isolate.py), so that a file ending the process itself (os._exit) is reported too.
 
     status        meaning                                                        exit status of check
     not started   the file is still the stub (or raises NotImplementedError)     2
@@ -208,16 +209,16 @@ def verdict(result):
                 "no astype(np.float32), no np.float32(...). The formula itself may well be right.")
     forward_inf = [r for r in bad_rows if not math.isfinite(r.numeric)]
     if forward_inf or any("not finite" in f.explain() for f in bad_facts):
-        where = (f"the gradient rows for {', '.join(sorted({r.component for r in forward_inf}))} could not be "
-                 "checked, because finite differences of inf are NaN; " if forward_inf else "")
-        return ("your forward gives inf or NaN at some inputs (see above): " + where + "the formula may be right "
-                "and its arithmetic not; fix the forward first (the known values test the extremes).")
+        rows = ", ".join(sorted({f'"{r.component}"' for r in forward_inf}))
+        where = (f", so the gradient rows marked FAIL ({rows}) could not be checked there: finite differences of "
+                 "inf are NaN, and your gradient may well be right" if forward_inf else "")
+        return (f"your forward gives inf or NaN at some inputs (see above){where}. Fix the forward first: the "
+                "formula may be right and its arithmetic not (the known values test the extremes).")
     if bad_rows:
         return (f"the gradient of {', '.join(r.tensor for r in bad_rows)} disagrees with finite differences of "
                 "your forward (the hint under the table says how).")
-    blamed = [f for f in bad_facts if f.blame]
-    if blamed:
-        return blamed[0].blame + "."
+    if bad_facts and bad_facts[0].blame:             # the first known value that fails says what it means
+        return bad_facts[0].blame + "."
     if result.rows:
         return ("your backward matches your forward, but the forward is not the right function: a gradient check "
                 "cannot see that; the known values can.")

@@ -80,8 +80,8 @@ TRACK = (
              "reading the checker's hints: a wrong axis, a missing factor, a wrong forward", checks.check_11),
     Exercise(12, "elu", "ex12_elu.py", "(extra) the ELU activation",
              "01_autoencoder", "Activations and their derivatives",
-             "none: scratchvae has no ELU; its neighbours in scratchvae/nn/activations.py (LeakyReLU, Softplus) "
-             "are written the same way",
+             "none: scratchvae has no exponential linear unit; its neighbours in scratchvae/nn/activations.py "
+             "(LeakyReLU, Softplus) are written the same way",
              "a layer of your own design, with a branch", checks.check_12, extra=True),
 )
 

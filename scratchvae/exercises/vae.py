@@ -33,7 +33,8 @@ from ..nn.layer import Sequential
 from ..nn.reparam import sample_eps
 from ..train import evaluate, fit
 from . import checks
-from .checks import Claim, Fact, uniform
+from .checks import uniform
+from .facts import Claim, Fact
 
 TRAIN_IMAGES, TEST_IMAGES = 10_000, 1_000       # check 9's training run: 1 epoch, batch 100
 TRAINING = dict(hidden=(400,), latent=20, lr=1e-3, batch_size=100, epochs=1, seed=0)

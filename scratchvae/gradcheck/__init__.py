@@ -28,6 +28,7 @@ selfcheck.py; the import goes one way: selfcheck uses this checker, the checker 
 A failed row carries a hint read from the pattern of the error (diagnose.py): a sign flip, a forgotten
 upstream dy, a constant factor, a wrong branch, a wrong shape.
 """
+import math
 import textwrap
 from dataclasses import dataclass
 
@@ -68,6 +69,9 @@ class CheckRow:
         if not self.index and self.error == float("inf"):
             return f"{self.component}: {self.tensor}: {self.hint}"
         there = f", where {self.tensor} = {self.value:.4g}" if self.value is not None else ""
+        if not math.isfinite(self.numeric):             # the forward, not the gradient, is what failed
+            return (f"{self.component}: {self.tensor} could not be checked: at entry {self.index}{there}, yours "
+                    f"{self.analytic:.5g}, finite differences {self.numeric:.5g}. Hint: {self.hint}")
         return (f"{self.component}: {self.tensor} is wrong (relative error {self.error:.2f}); worst entry "
                 f"{self.index}{there}: yours {self.analytic:.5g}, finite differences {self.numeric:.5g}. "
                 f"Hint: {self.hint}")
