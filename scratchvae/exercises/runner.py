@@ -202,7 +202,7 @@ def verdict(result):
     pieces = [f for f in bad_facts if f.blame.startswith("exercise 9 assembles")]
     if pieces:
         return pieces[0].blame + "."
-    low = sorted(({r.precision for r in result.rows} | {f.precision for f in result.facts}) - {"float64"})
+    low = sorted({x.precision for x in bad_rows + bad_facts} - {"float64"})
     if low:
         return (f"your code computes in {low[0]}: every check here runs in float64 (in {low[0]}, finite "
                 "differences drown in rounding and no value can agree to 1e-9), so keep the dtype of the inputs: "
