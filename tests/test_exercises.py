@@ -10,6 +10,7 @@ import pytest
 
 from scratchvae.exercises import runner
 from scratchvae.exercises.__main__ import main
+from scratchvae.exercises.isolate import run_apart
 from scratchvae.exercises.track import TRACK, find
 
 TOUR = Path(__file__).resolve().parents[1] / "demos" / "gradcheck_tour.py"
@@ -50,6 +51,10 @@ PLANTED = [
     (1, [("        self._cache = x\n", "")], ["forward ran, but backward found no cache"], []),
     (2, [("return np.where(y > 0, dy, 0.0)", "return dy")],
      ["ReLU: x is wrong", "wrong only where the input is <= 0"], []),
+    (2, [("y = np.maximum(x, 0)\n        self._cache = y", "y = np.maximum(x, 0)\n        self._cache = x"),
+         ("return np.where(y > 0, dy, 0.0)", "return np.where(y >= 0, dy, 0.0)")],
+     ["FAIL  ReLU'(x) at x = -1, 0, 2", "not at x = 0", "write [x > 0], not [x >= 0]"],
+     ["FAIL  ReLU at", "the forward is not the right function"]),
     (2, [("return dy * y * (1.0 - y)", "return -dy * y * (1.0 - y)")],
      ["Sigmoid: x is wrong", "a sign is flipped"], []),
     (2, [("return dy * y * (1.0 - y)", "return y * (1.0 - y)")],
@@ -59,10 +64,13 @@ PLANTED = [
     (4, [("return value, (p - x) / n", "return value, (x - p) / n")], ["a sign is flipped"], []),
     (4, [("value = np.sum(np.maximum(logits, 0) - x * logits + np.log1p(e)) / n",
           "p0 = 1 / (1 + np.exp(-logits))\n    value = np.sum(-x * np.log(p0) - (1 - x) * np.log(1 - p0)) / n")],
-     ["FAIL  bce at logits [100, -100, 100, -100]", "not finite", "take exp only of -|l|"], []),
+     ["FAIL  bce at logits [100, -100, 100, -100]", "not finite", "take exp only of -|l|", "could not be checked",
+      "the finite differences are NaN or inf", "your forward gives inf or NaN", "Fix the forward first"],
+     ["disagrees with finite differences", "wrong at 0 of", "logits is wrong"]),
     (5, [("scale * np.sign(h)", "lam * np.sign(h)")], ["the 1/N of the batch mean is missing"], []),
     (5, [("scale * np.sign(h)", "scale * np.where(h >= 0, 1.0, -1.0)")],
-     ["FAIL  its subgradient there", "take the subgradient 0 at h = 0"], ["FAIL  l1"]),
+     ["FAIL  its subgradient there", "take the subgradient 0 at h = 0", "not at h = 0, where |h| has a kink"],
+     ["FAIL  l1", "the forward is not the right function"]),
     (6, [("dmu = mu / n", "dmu = -mu / n")], ["mu is wrong", "a sign is flipped"], []),
     (6, [("dlogvar = 0.5 * (var - 1) / n", "dlogvar = (var - 1) / n")], ["logvar is wrong", "a 1/2 forgotten"], []),
     (6, [("dmu = mu / n", "dmu = mu.sum(axis=0) / n")], ["mu: wrong shape", "axis 0 (size 4) was summed away"], []),
@@ -71,7 +79,14 @@ PLANTED = [
     (7, [("dz * eps * std * 0.5", "dz * eps * std")], ["logvar is wrong", "2 times the right one"], []),
     (7, [("return mu + std * eps, (std, eps)", "return mu + std * eps, None")], ["returned None as its cache"], []),
     (8, [("m_hat = m / (1 - b1 ** t)", "m_hat = m"), ("v_hat = v / (1 - b2 ** t)", "v_hat = v")],
-     ["FAIL  step 1 moves every weight by lr", "without bias correction"], []),
+     ["FAIL  step 1 moves every weight by lr", "without bias correction", "step 1 already differs"],
+     ["the first step agrees", "step 1 and the state agree"]),
+    (8, [("(np.sqrt(v_hat) + eps), m, v", "(np.sqrt(v_hat) + eps), m_hat, v_hat")],
+     ["ok    step 1 moves every weight by lr", "FAIL  the state after step 1", "you returned the bias-corrected m_hat",
+      "the state you return for the next step is not the uncorrected running means"],
+     ["FAIL  step 1", "step 1 and the state agree", "step 1 already differs"]),
+    (8, [("b1 ** t", "b1 ** 1"), ("b2 ** t", "b2 ** 1")],
+     ["FAIL  the weights after 5 steps", "step 1 and the state agree, later steps do not"], []),
     (8, [("np.sqrt(v_hat)", "v_hat")],
      ["FAIL  step 1 moves every weight by lr", "FAIL  the weights after 5 steps"], []),
     (9, [("dmu + dmu_kl, dlogvar + dlogvar_kl", "dmu, dlogvar")],
@@ -80,14 +95,33 @@ PLANTED = [
     (9, [("return rec + kl, rec, kl", "return rec, rec, kl")], ["FAIL  the loss of your VAE"], []),
     (10, [("L = m + np.log(s) - np.log(K)", "L = np.log(np.mean(np.exp(log_w), axis=0))")],
      ["FAIL  L_K with K = 5000", "not finite", "take the largest log w out of the sum first"], []),
-    (10, [("e / s / N", "e / s")], ["iwae_bound: log_w is wrong", "3 times the right one"], []),
+    (10, [("e / s / N", "e / s")],
+     ["iwae_bound: log_w is wrong", "3 times the right one", "over all K samples of the N = 2 images it sums to 1",
+      "FAIL  sample k = 2 of image 1 gets its share of the weight: w_2 / (w_1 + ... + w_K)"], []),
     (11, [("axis=0", "axis=1")],
      ["logvar: wrong shape", "summed over axis 1 (size 6)", "right sum is over axis 0"], []),
     (11, [("n * np.sum(logvar) / 2", "n * np.sum(logvar)"), ("+ 0.5, axis=0", "+ 1, axis=0")],
      ["the forward is not the right function", "FAIL  -log N(x = 1; 0, 4)"], []),
+    (11, [("n * x.shape[1] * math.log(2 * math.pi) / 2", "n * math.log(2 * math.pi) / 2")],
+     ["FAIL  -log N(x; x, 1 / (2 pi))", "FAIL  2 images of 3 pixels", "counted the wrong number of times"],
+     ["FAIL  -log N(x = 1", "FAIL  -log N(x = 0"]),
+    (11, [("n * x.shape[1] * math.log(2 * math.pi) / 2", "x.shape[1] * math.log(2 * math.pi) / 2")],
+     ["FAIL  -log N(x; x, 1 / (2 pi))", "counted the wrong number of times"], ["FAIL  -log N(x = 1"]),
     (12, [("dy * (y + self.alpha)", "dy * (y + 1)")], ["wrong only where the input is <= 0"], []),
     (12, [("self.alpha * np.expm1", "np.expm1"), ("dy * (y + self.alpha)", "dy * (y + 1)")],
      ["FAIL  ELU at x = -2", "the forward is not the right function"], []),
+    (12, [("np.expm1(np.minimum(x, 0))", "np.expm1(x)")],
+     ["ok    ELU and ELU' at x = -800, 800", "FAIL  no overflow inside your ELU at x = 800",
+      "overflow encountered in expm1", "np.minimum(x, 0) inside the exp avoids it"], ["FAIL  ELU at"]),
+    (12, [("y = np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))",
+           "y = x * (x > 0) + self.alpha * np.expm1(x) * (x <= 0)")],
+     ["FAIL  ELU and ELU' at x = -800, 800", "not finite", "inf * 0 is NaN", "your forward gives inf or NaN"], []),
+    # a right formula computed in float32: the message says the check runs in float64, not "re-derive"
+    (3, [("diff = x_hat - x ", "diff = (x_hat - x).astype(np.float32)")],
+     ["your code computes in float32", "the check runs in float64", "The formula itself may well be right"],
+     ["re-derive", "no simple pattern"]),
+    (6, [("n = mu.shape[0]", "n = mu.shape[0]\n    mu, logvar = mu.astype(np.float32), logvar.astype(np.float32)")],
+     ["your code computes in float32", "computed in float32, and the check runs in float64"], ["re-derive"]),
 ]
 
 
@@ -181,10 +215,11 @@ def test_check_all_solutions_passes_including_training_within_one_nat(capsys, mo
     import scratchvae.exercises.__main__ as command
     results = []
 
-    def recording_run(*args, **kwargs):
-        results.append(runner.run(*args, **kwargs))
-        return results[-1]
-    monkeypatch.setattr(command, "run", recording_run)
+    def recording_run_apart(jobs):                     # each exercise still runs in the child process
+        for result in run_apart(jobs):
+            results.append(result)
+            yield result
+    monkeypatch.setattr(command, "run_apart", recording_run_apart)
     assert main(["check", "all", "--solutions", "--train-images", "1000"]) == 0, capsys.readouterr().out
     out = capsys.readouterr().out
     assert out.count("passing") == len(TRACK) and "failing" not in out
@@ -247,3 +282,137 @@ def test_tour_holds_every_lesson_and_points_at_the_track():
     assert "Every lesson held (5 of 5)" in out and "NOT HELD" not in out
     assert "a sign is flipped" in out and "ignores the upstream gradient dy" in out
     assert "python -m scratchvae.exercises start" in out and "demos/exercises" not in out
+
+
+# --- exercise 9 re-checks the pieces it uses --------------------------------------------------------
+
+@pytest.mark.parametrize("number,edits,name", [
+    (7, [("std = np.exp(0.5 * logvar)", "std = np.exp(logvar)"), ("dz * eps * std * 0.5", "dz * eps * std")],
+     "exercise 7 (reparam)"),
+    (4, [("value = np.sum(np.maximum(logits, 0) - x * logits + np.log1p(e)) / n",
+          "p0 = 1 / (1 + np.exp(-logits))\n    value = np.sum(-x * np.log(p0) - (1 - x) * np.log(1 - p0)) / n")],
+     "exercise 4 (bce)"),
+], ids=["reparam-exp-logvar", "bce-naive"])
+def test_exercise_9_names_the_piece_that_fails_its_own_check(tmp_path, number, edits, name):
+    folder = answers(tmp_path)
+    plant(folder, number, *edits)
+    status, text = check(folder, 9)
+    assert status == runner.FAILING, text
+    assert f"FAIL {name}, which exercise 9 uses, passes its own check: no" in text
+    assert f"{name} fails its own check (above): fix it first (python -m scratchvae.exercises check {number})" in text
+    assert "a forward differs" not in text and "split of stats" not in text and "your VAE, 8-6-2" not in text
+
+
+def test_exercise_9_blames_neg_elbo_only_when_the_pieces_pass(tmp_path):
+    folder = answers(tmp_path)
+    plant(folder, 9, ("mu, logvar = stats[:, :J], stats[:, J:]", "logvar, mu = stats[:, :J], stats[:, J:]"))
+    status, text = check(folder, 9)
+    assert status == runner.FAILING
+    assert "ok the pieces it uses (exercises 1, 2, 4, 6, 7, 8) pass their own checks" in text
+    assert "the mistake is in neg_elbo" in text and "the split of stats into mu and logvar" in text
+
+
+def test_exercise_9_without_training_checks_pieces_and_gradients_only(tmp_path):
+    from scratchvae.exercises.vae import TrainingFact
+    result = runner.run(find(9), answers(tmp_path), train=False)
+    assert result.status == runner.PASSING and result.rows
+    assert not any(isinstance(f, TrainingFact) for f in result.facts)
+
+
+# --- the learner's code runs apart: ending the process is failing, never silence -------------------
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "scratchvae.exercises", *args], capture_output=True, text=True,
+                          timeout=120, cwd=cwd)
+
+
+def test_a_file_that_calls_os_exit_fails_with_the_place_named(tmp_path):
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    write(folder, 3, """
+        import os
+
+        def mse(x_hat, x):
+            os._exit(0)
+        """)
+    done = cli("check", "3", "--dir", str(folder))
+    assert done.returncode == 1, done.stdout + done.stderr
+    out = " ".join(done.stdout.split())
+    assert "FAILING:" in out and "called os._exit(0) in" in out and "mse (line 4)" in out
+    assert "never end the process: this counts as failing" in out
+
+
+def test_a_process_ended_by_a_signal_fails_and_the_other_exercises_are_still_checked(tmp_path):
+    folder = answers(tmp_path)
+    write(folder, 6, "import os\nimport signal\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    write(folder, 3, "import os\nos._exit(3)\n")
+    done = cli("check", "6", "--dir", str(folder))
+    assert done.returncode == 1 and "ended the process by SIGKILL" in " ".join(done.stdout.split())
+    listing = cli("list", "--dir", str(folder))
+    assert listing.returncode == 0, listing.stderr
+    status = {line.split()[1]: line.split(maxsplit=2)[2] for line in listing.stdout.splitlines()
+              if line[:4].strip().isdigit()}
+    assert status["mse"].endswith("failing") and status["kl"].endswith("failing")
+    assert status["vae"].endswith("failing")                    # it uses exercise 6, which ends the process
+    assert all(status[e.name].endswith("passing") for e in TRACK if e.number not in (3, 6, 9))
+
+
+def test_list_trains_nothing_and_says_how_to_train(tmp_path, capsys):
+    folder = answers(tmp_path)
+    assert main(["list", "--dir", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "passing (untrained)" in out and "Run check 9 to train" in out
+    assert out.count("passing") == len(TRACK) and "lecture" not in out
+
+
+# --- the tie-in: each exercise points back to its derivation and on to the library -----------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_stub_names_its_notebook_section_and_no_lecture_section():
+    for ex in TRACK:
+        text = " ".join((runner.STUBS / ex.file).read_text().split())
+        assert f'demos/notebooks/{ex.notebook}.ipynb, section "{ex.heading}"' in text, ex.file
+        assert "lecture section" not in text.lower(), ex.file
+
+
+def test_the_notebook_headings_exist_where_the_notebooks_do():
+    folder = ROOT / "demos" / "notebooks"
+    if not folder.is_dir():
+        pytest.skip("demos/notebooks/ is not on this branch yet")
+    for ex in TRACK:
+        source = folder / f"{ex.notebook}.py"
+        assert source.is_file(), f"exercise {ex.number} points at {source.name}, which does not exist"
+        assert f"## {ex.heading}\n" in source.read_text(), f"no '## {ex.heading}' in {source.name}"
+
+
+def test_each_library_pointer_names_files_and_functions_that_exist():
+    import re
+    for ex in TRACK:
+        paths = re.findall(r"scratchvae/[\w/]+\.py", ex.library)
+        sources = "".join((ROOT / path).read_text() for path in paths)        # each file must exist
+        names = re.findall(r"\b[A-Z][A-Za-z]+(?:\.\w+)?|\b_?[a-z]+_\w+|(?<=\.py, )\w+", ex.library)  # Dense.forward
+        assert names, ex.library
+        for name in names:
+            assert re.search(rf"(def|class) {name.split('.')[-1]}\b", sources), f"{name}? (exercise {ex.number})"
+
+
+def test_the_track_names_no_path_outside_the_repository():
+    for path in [*(ROOT / "scratchvae" / "exercises").rglob("*.py"), *(ROOT / "scratchvae" / "gradcheck").glob("*.py")]:
+        text = path.read_text()
+        assert "/work/" not in text and "shared/" not in text, path
+
+
+def test_a_pass_names_the_library_function_and_the_next_exercise(tmp_path):
+    status, text = check(answers(tmp_path), 3)
+    assert status == runner.PASSING
+    assert "The same formula in scratchvae: scratchvae/nn/losses.py, mse." in text
+    assert "Next: exercise 4 (bce)" in text and "python -m scratchvae.exercises check 4" in text
+
+
+def test_after_exercise_9_comes_what_next():
+    text = runner.report(runner.Result(find(9), runner.SOLUTIONS / find(9).file, runner.PASSING))
+    assert "scratchvae/models/vae.py, VAE.objective" in text and "What next" in text
+    for words in ("06_latent_space", "07_deep_iwae", "08_applications", "demos/mnist_vae.py", "check 10"):
+        assert words in text

@@ -184,3 +184,28 @@ def test_the_checker_does_not_import_selfcheck():
     code = "import sys, scratchvae.gradcheck; print('scratchvae.selfcheck' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_a_forward_that_is_not_finite_is_blamed_not_the_gradient():
+    def naive_bce(logits, x):                        # log(1 - sigmoid(40)) = log(0) in float64
+        p = 1 / (1 + np.exp(-logits))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = np.sum(-x * np.log(p) - (1 - x) * np.log(1 - p)) / x.shape[0]
+        return value, (p - x) / x.shape[0]
+    logits = np.array([[40.0, -3.0, 0.5], [-40.0, 2.0, 41.0]])
+    row = gc.check_loss(naive_bce, {"logits": logits, "x": np.full((2, 3), 0.5)}, ["logits"])[0]
+    assert not row.passed
+    assert "the finite differences are NaN or inf" in row.hint and "fix the forward first" in row.hint
+    assert "could not be checked" in row.explain() and "is wrong" not in row.explain()
+
+
+def test_a_float32_computation_is_told_to_keep_float64():
+    def mse32(x_hat, x):
+        diff = (x_hat - x).astype(np.float32)        # the formula is right; the precision is not
+        return np.sum(diff * diff) / x.shape[0], 2 * diff / x.shape[0]
+    row = gc.check_loss(mse32, {"x_hat": randn(np, 8, 4, 6), "x": randn(np, 9, 4, 6)}, ["x_hat"])[0]
+    assert not row.passed and row.precision == "float32"
+    assert "computes in float32: the check runs in float64" in row.hint and "re-derive" not in row.hint
+    right = gc.check_loss(lambda x_hat, x: (np.sum((x_hat - x) ** 2) / 4, 2 * (x_hat - x) / 4),
+                          {"x_hat": randn(np, 8, 4, 6), "x": randn(np, 9, 4, 6)}, ["x_hat"])[0]
+    assert right.passed and right.precision == "float64"

@@ -4,10 +4,11 @@
     python -m scratchvae.exercises list           # the track and your status on each exercise
     python -m scratchvae.exercises check 1        # check one exercise (or `check all`)
 
-    track      the exercises: file, lecture section, what each teaches
-    checks     what each is checked for: the gradient check and known values
-    vae        exercise 9: your pieces assembled into a VAE, checked whole, then trained on MNIST
+    track      the exercises: file, the notebook section deriving it, the library's version, what it teaches
+    checks     what each is checked for: the gradient check and known values (facts.py)
+    vae        exercise 9: your pieces re-checked, assembled into a VAE, checked whole, trained on MNIST
     runner     importing your file by its path and reporting what came of it
+    isolate    running your files in a child process, so that even os._exit cannot pass for a pass
     stubs/     the files you start from (copied, never edited in place)
     solutions/ reference answers (`check --solutions`); read one only after trying
 """

@@ -6,17 +6,17 @@ Every answer gets two checks, because each sees what the other cannot:
   2. known values (a Fact): is your forward the right function? A wrong forward with a backward that
      matches it passes check 1 (demos/gradcheck_tour.py, step 5); a value at a chosen point does not.
 
-Each check_N(module) returns a list of CheckRow and Fact. Inputs are float64 and drawn away from
+Each check_N(module) returns a list of CheckRow, Fact and Claim (facts.py). Inputs are float64 and drawn away from
 kinks (no entry within the finite-difference step of 0), with N != D so a sum over the wrong axis
 shows as a wrong shape.
 """
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..gradcheck import check_function, check_layer, check_loss
 from ..nn.optim import Adam
+from .facts import Claim, Fact
 
 
 def randn(seed, *shape, scale=1.0):
@@ -25,51 +25,6 @@ def randn(seed, *shape, scale=1.0):
 
 def uniform(seed, *shape):
     return np.random.default_rng(seed).random(shape)
-
-
-@dataclass
-class Fact:
-    """A value your code must produce at a known point, where it comes from, and a hint if it does not."""
-    what: str
-    expected: object
-    got: object
-    hint: str = ""
-    rtol: float = 1e-9
-    show: str = ""          # shown even when it passes (exercise 9's losses), with {got} and {expected}
-
-    @property
-    def passed(self):
-        try:
-            want, got = np.asarray(self.expected, dtype=float), np.asarray(self.got, dtype=float)
-        except (TypeError, ValueError):                     # not numbers, or ragged: certainly not right
-            return False
-        return want.shape == got.shape and bool(np.all(np.isfinite(got))) and \
-            bool(np.allclose(got, want, rtol=self.rtol, atol=1e-12))
-
-    def passed_text(self):
-        return self.what + (": " + self.show.format(got=self.got, expected=self.expected) if self.show else "")
-
-    def explain(self):
-        """Why it failed: not finite, the wrong shape, a constant factor, or just the two values."""
-        try:
-            want, got = np.asarray(self.expected, dtype=float), np.asarray(self.got, dtype=float)
-        except (TypeError, ValueError):
-            return f"{self.what}: expected numbers, got {self.got!r:.100}"
-        show = (f"expected {np.array2string(want, precision=6, threshold=8, max_line_width=10**6)}, "
-                f"got {np.array2string(got, precision=6, threshold=8, max_line_width=10**6)}")
-        if want.shape != got.shape:
-            why = f"the shape is {got.shape}, expected {want.shape}"
-        elif not np.all(np.isfinite(got)):
-            why = "not finite (inf or NaN): something overflowed or took log(0)"
-        else:
-            nz = want != 0
-            ratio = got[nz] / want[nz] if nz.any() else np.array([])
-            if ratio.size > 1 and np.allclose(ratio, ratio.flat[0], rtol=1e-6) and not np.allclose(ratio, 1):
-                why = f"off by a constant factor {float(ratio.flat[0]):.6g}"
-            else:
-                why = "a different value"
-        extra = f" Hint: {self.hint}" if self.hint else ""
-        return f"{self.what}: {why}; {show}.{extra}"
 
 
 # --- 1. Dense -------------------------------------------------------------------------------------
@@ -93,8 +48,19 @@ def check_2(mod):
     s = sig.forward(pts)
     ds = sig.backward(np.ones_like(pts))
     want_s = 1 / (1 + np.exp(-pts))
+    kink = np.array([[-1.0, 0.0, 2.0]])
+    relu = mod.ReLU()
+    y0 = relu.forward(kink)
+    dx0 = relu.backward(np.ones_like(kink))
     return rows + [
         Fact("ReLU at x = -2, -0.5, 0.5, 3", [[0.0, 0.0, 0.5, 3.0]], mod.ReLU().forward(pts)),
+        Fact("ReLU at x = -1, 0, 2", [[0.0, 0.0, 2.0]], y0),
+        Fact("ReLU'(x) at x = -1, 0, 2 (dy = 1): 0 at the kink x = 0, as scratchvae.nn.activations.ReLU takes it",
+             [[0.0, 0.0, 1.0]], dx0, "[x > 0] is 0 at x = 0, [x >= 0] is 1 there",
+             blame="your ReLU's derivative is right away from 0 (the gradient check passed) but not at x = 0 "
+                   "itself: ReLU has a kink there, where finite differences measure the average slope 1/2 and "
+                   "any slope in [0, 1] is a subgradient; this track takes 0, as scratchvae's ReLU does, so a "
+                   "unit that is exactly 0 passes no gradient: write [x > 0], not [x >= 0]"),
         Fact("sigmoid at x = -2, -0.5, 0.5, 3: 1 / (1 + exp(-x))", want_s, s),
         Fact("sigmoid'(x) at the same points (dy = 1): the slope of the curve there", want_s * (1 - want_s), ds),
     ]
@@ -140,7 +106,11 @@ def check_5(mod):
     return rows + [
         Fact("L1 at h = [[1, -2, 0], [0.5, 0, -3]], lam = 0.1: (0.1 / 2) * 6.5", 0.325, value),
         Fact("its subgradient there, 0 where h == 0", [[0.05, -0.05, 0.0], [0.05, 0.0, -0.05]], dh,
-             "take the subgradient 0 at h = 0 (np.sign(0) is 0)"),
+             "take the subgradient 0 at h = 0 (np.sign(0) is 0)",
+             blame="your subgradient is right wherever h != 0 (the gradient check passed) but not at h = 0, "
+                   "where |h| has a kink: finite differences cannot test a kink (a centred difference across "
+                   "0 measures the average slope), so only the known value there can. Take 0 at h = 0: "
+                   "np.sign(h) does; np.where(h >= 0, 1, -1) gives +1 there"),
     ]
 
 
@@ -187,20 +157,45 @@ def check_8(mod):
     ref_p, ref_g = p0.copy(), np.zeros_like(p0)
     ref = Adam([("w", ref_p, ref_g)], lr=0.01)
     g1 = rng.choice([-1.0, 1.0], (3, 4)) * (1 + rng.random((3, 4))) * 1e-3    # small: |g| in [1e-3, 2e-3]
-    p1 = None
     for t in range(1, 6):
         g = g1 if t == 1 else rng.standard_normal((3, 4))
         p, m, v = mod.adam_step(p, g, m, v, t, lr=0.01, b1=0.9, b2=0.999, eps=1e-8)
         ref_g[...] = g
         ref.step()
-        p1 = p.copy() if t == 1 else p1
-    return [
-        Fact("step 1 moves every weight by lr = 0.01 against the sign of g (here |g| ~ 1e-3)",
-             -0.01 * np.sign(g1), p1 - p0, "without bias correction, step 1 moves by lr (1 - b1) / sqrt(1 - b2) "
-             "= 3.16 lr; divide m by 1 - b1^t and v by 1 - b2^t", rtol=1e-4),
-        Fact("the weights after 5 steps, against scratchvae.nn.optim.Adam", ref_p, p,
-             "the first step agrees but later ones do not? check the powers b1^t and b2^t use this t", rtol=1e-6),
-    ]
+        if t == 1:
+            p1, state1 = p.copy(), [np.array(m, copy=True), np.array(v, copy=True)]
+    step1 = Fact("step 1 moves every weight by lr = 0.01 against the sign of g (here |g| ~ 1e-3)",
+                 -0.01 * np.sign(g1), p1 - p0, "without bias correction, step 1 moves by lr (1 - b1) / sqrt(1 - b2) "
+                 "= 3.16 lr; divide m by 1 - b1^t and v by 1 - b2^t", rtol=1e-4,
+                 blame="your step 1 does not move each weight by lr, as Adam's first step must (there m_hat = g and "
+                       "v_hat = g^2, so the update is lr g / |g|): check the bias correction and the sqrt (the hint "
+                       "above)")
+    ratios = _ratios(state1, [g1, g1 * g1], [0.1, 0.001])                  # m / g and v / g^2, worst entries
+    corrected = Fact("", [1.0, 1.0], ratios, rtol=1e-6).passed               # m_hat = g and v_hat = g^2 stored?
+    state = Fact("the state after step 1 holds the running means before bias correction: m / g = 1 - b1 = 0.1 and "
+                 "v / g^2 = 1 - b2 = 0.001 at every entry (worst entries shown)", [0.1, 0.001], ratios,
+                 "you returned the bias-corrected m_hat and v_hat as the new state: they are for this step's update "
+                 "only; return m and v as the two running-mean lines left them (the next step corrects them "
+                 "afresh, by 1 - b1^(t+1))" if corrected else
+                 "return m and v as the two running-mean lines left them, before the division by 1 - b1^t", rtol=1e-6,
+                 blame="your update is right on step 1, but the state you return for the next step is not the "
+                       "uncorrected running means m and v: every later step starts from it")
+    later = ("step 1 already differs (above): fix it first" if not step1.passed else
+             "the state after step 1 is wrong (above), so every later step starts from wrong m and v"
+             if not state.passed else
+             "step 1 and the state agree, later steps do not: check that the powers b1^t and b2^t use the t "
+             "passed in (the step number, 1 on the first step)")
+    return [step1, state, Fact("the weights after 5 steps, against scratchvae.nn.optim.Adam", ref_p, p, later,
+                               rtol=1e-6)]
+
+
+def _ratios(got, by, want):
+    """For each pair, the entry of got[i] / by[i] farthest from want[i] (one number each), or got as it came."""
+    try:
+        ratios = [np.asarray(g, dtype=float) / b for g, b in zip(got, by)]
+        return [float(r.flat[np.argmax(np.abs(r - w))]) for r, w in zip(ratios, want)]
+    except (TypeError, ValueError):
+        return got
 
 
 # --- 10. The importance-weighted bound ------------------------------------------------------------
@@ -215,9 +210,14 @@ def check_10(mod):
              mod.iwae_bound(np.array([[-3.0, -5.0]]))[0]),
         Fact("L_K with K = 5000, w_k = k e^-1000: -1000 + log(mean of 1..K)", -1000.0 + math.log((K + 1) / 2), value,
              "exp(-1000) is 0 in float64: take the largest log w out of the sum first"),
-        Fact("its gradient sums to 1 over the K samples and the N = 2 images together, and grows with w_k",
-             [1.0, 2.0 / (K * (K + 1) / 2) / 2],
-             [float(np.sum(grad)) if np.all(np.isfinite(grad)) else float("nan"), float(grad[1, 0])]),
+        Fact("the gradient is a softmax over each image's K = 5000 samples (w_k / sum_j w_j), times the 1/N of "
+             "the batch mean: over all K samples of the N = 2 images it sums to 1",
+             1.0, float(np.sum(grad)) if np.all(np.isfinite(grad)) else float("nan"),
+             "each image's shares w_k / sum_j w_j sum to 1, and the batch mean halves each image's"),
+        Fact(f"sample k = 2 of image 1 gets its share of the weight: w_2 / (w_1 + ... + w_K) = 2 / (1 + ... + {K}), "
+             f"times 1/N = 1/2, that is {2.0 / (K * (K + 1) / 2) / 2:.5g} (sample k gets credit in proportion to "
+             "its weight w_k = k e^-1000)", 2.0 / (K * (K + 1) / 2) / 2, grad[1, 0],
+             "the gradient of log sum_k exp(a_k) with respect to a_k is exp(a_k) / sum_j exp(a_j)"),
     ]
 
 
@@ -230,12 +230,24 @@ def check_11(mod):
                       ["x_hat", "logvar"], "gaussian_nll")
     x_hat, x = np.zeros((1, 1)), np.ones((1, 1))
     by_hand = 1 / (2 * 4.0) + 0.5 * math.log(4.0) + 0.5 * math.log(2 * math.pi)          # -log N(1; 0, 4)
+    xs, mus = uniform(24, 2, 3), uniform(25, 2, 3)                  # N = 2 images of D = 3 pixels
+    logvars = np.log([0.5, 1.0, 2.0])
+    per_pixel = [(xs[n, d] - mus[n, d]) ** 2 / (2 * math.exp(logvars[d])) + logvars[d] / 2 + math.log(2 * math.pi) / 2
+                 for n in range(2) for d in range(3)]               # -log N(x; mu, var), one pixel at a time
+    hint = "a term that should come once per pixel (D times per image) counted another number of times?"
+    blame = ("your gradients are right, and so is the value for one pixel of one image, but not for 2 images of 3 "
+             "pixels: a term without a gradient (log(2 pi) / 2, once per pixel) is counted the wrong number of "
+             "times, which no gradient check can see and a 1-pixel example hides")
     return rows + [
         Fact("-log N(x = 0; 0, 1) = log(2 pi) / 2", 0.5 * math.log(2 * math.pi),
              mod.gaussian_nll(np.zeros((1, 1)), np.zeros((1, 1)), np.zeros(1))[0]),
         Fact("-log N(x = 1; 0, 4) = 1/8 + log(4) / 2 + log(2 pi) / 2, by hand", by_hand,
              mod.gaussian_nll(x_hat, x, np.log(np.full(1, 4.0)))[0],
              "work out each of the three terms by hand at this point, and compare them with the code's"),
+        Fact("-log N(x; x, 1 / (2 pi)) = log(2 pi var) / 2 = 0 for every pixel, so 2 images of 3 pixels give 0",
+             0.0, mod.gaussian_nll(xs, xs.copy(), np.full(3, -math.log(2 * math.pi)))[0], hint, blame=blame),
+        Fact("2 images of 3 pixels, var = 0.5, 1, 2: the formula summed pixel by pixel in plain Python, over N = 2",
+             sum(per_pixel) / 2, mod.gaussian_nll(mus, xs, logvars)[0], hint),
     ]
 
 
@@ -248,7 +260,25 @@ def check_12(mod):
     elu = mod.ELU(alpha=a)
     y = elu.forward(pts)
     dx = elu.backward(np.ones_like(pts))
+    big = np.array([[-800.0, 800.0]])                                # exp(800) overflows float64
+    elu = mod.ELU(alpha=a)
+    y_big, dx_big = elu.forward(big), elu.backward(np.ones_like(big))
+    try:
+        with np.errstate(over="raise"):                              # the overflow, which is otherwise a warning
+            elu.forward(big)
+            elu.backward(np.ones_like(big))
+        overflow = ""
+    except FloatingPointError as err:
+        overflow = str(err)
     return rows + [
         Fact("ELU at x = -2, -0.5, 0.5, 3 (alpha = 0.7)", [[a * math.expm1(-2.0), a * math.expm1(-0.5), 0.5, 3.0]], y),
         Fact("ELU' at the same points (dy = 1)", [[a * math.exp(-2.0), a * math.exp(-0.5), 1.0, 1.0]], dx),
+        Fact("ELU and ELU' at x = -800, 800: [-0.7, 800] and [0, 1]", [[[-a, 800.0]], [[0.0, 1.0]]], [y_big, dx_big],
+             "inf * 0 is NaN: a branch selected by multiplying with a mask still computes exp(800) = inf"),
+        Claim("no overflow inside your ELU at x = 800 (exp is never taken of a large positive number)", not overflow,
+              f"NumPy reported \"{overflow}\": np.where computes both branches everywhere, so exp(800) overflowed "
+              "in the branch it then did not choose; take exp of np.minimum(x, 0)",
+              blame="your ELU gives the right values, but exp overflowed inside it at x = 800 (a warning in "
+                    "training, inf or NaN one careless step later): np.where(x > 0, x, alpha * (exp(x) - 1)) "
+                    "takes exp of every x, the positive ones too; np.minimum(x, 0) inside the exp avoids it"),
     ]

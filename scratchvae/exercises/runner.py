@@ -3,7 +3,8 @@
 Your files live in a folder of yours (the workspace, made by `start`); the stubs and the reference
 answers ship inside the package and are never edited. A file is imported by its path, as a fresh
 module, and its check runs; whatever your code does (raise, or even call sys.exit) ends as a message
-naming your file and the function and line, never as a pass.
+naming your file and the function and line, never as a pass. The commands call run() in a child
+process (isolate.py), so that a file ending the process itself (os._exit) is reported too.
 
     status        meaning                                                        exit status of check
     not started   the file is still the stub (or raises NotImplementedError)     2
@@ -12,6 +13,7 @@ naming your file and the function and line, never as a pass.
 """
 import importlib.util
 import itertools
+import math
 import sys
 import textwrap
 import traceback
@@ -21,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..gradcheck import CacheNotStoredError, CheckRow, format_report
-from .track import TRACK, find
+from .track import TRACK, WHAT_NEXT, find, following
 
 HERE = Path(__file__).resolve().parent
 STUBS, SOLUTIONS = HERE / "stubs", HERE / "solutions"
@@ -78,8 +80,9 @@ def untouched(path, exercise):
     return path.is_file() and path.read_bytes() == stub.read_bytes()
 
 
-def run(exercise, folder, **sizes):
-    """Check `exercise` in `folder` (a workspace, or SOLUTIONS). sizes: exercise 9's training subset."""
+def run(exercise, folder, **options):
+    """Check `exercise` in `folder` (a workspace, or SOLUTIONS), here, in this process.
+    options: exercise 9's train_images and test_images, or train=False (no training run)."""
     folder = Path(folder)
     path = folder / exercise.file
     if not path.is_file():
@@ -101,7 +104,7 @@ def run(exercise, folder, **sizes):
     try:
         with np.errstate(all="ignore"):   # overflow shows in the values the check reports, not as warnings
             module = load_file(path)
-            found = exercise.check(module, load, **sizes) if exercise.number == 9 else exercise.check(module)
+            found = exercise.check(module, load, **options) if exercise.number == 9 else exercise.check(module)
     except KeyboardInterrupt:
         raise
     except NotImplementedError as err:
@@ -146,14 +149,20 @@ def run(exercise, folder, **sizes):
 
 def report(result):
     """The full text for one exercise: the gradient table, the known values, the verdict."""
-    text = _report(result).split("\n")
-    verdict = text[-1]                                  # the verdict line is long prose: wrap it
-    return "\n".join(text[:-1] + [textwrap.fill(verdict, 100, subsequent_indent="  ")])
+    return "\n".join(_report(result))
+
+
+def _wrap(text, indent="  "):
+    """Long prose (a verdict, a pointer) wrapped at 100 columns, its later lines indented."""
+    first = len(text) - len(text.lstrip(" "))
+    return textwrap.fill(text, 100, subsequent_indent=" " * first + indent)
 
 
 def _report(result):
+    """The report as a list of lines."""
     ex = result.exercise
-    lines = [f"Exercise {ex.number} ({ex.name}): {ex.you_write}   [{shown(result.path)}]"]
+    lines = [f"Exercise {ex.number} ({ex.name}): {ex.you_write}   [{shown(result.path)}]",
+             f"  derived in {ex.derived_in}"]
     if result.rows:
         lines += ["", "1. gradient check (centred differences, float64)", "", format_report(result.rows)]
     if result.facts:
@@ -163,25 +172,54 @@ def _report(result):
             lines.append(textwrap.fill(text, 100, initial_indent=mark, subsequent_indent="        "))
     lines.append("")
     if result.status == PASSING:
-        lines.append("PASSING: your backward is the derivative of your forward, and your forward gives the "
-                     "known values.")
-        return "\n".join(lines)
+        return lines + passed_lines(result)
     if result.message:
-        lines.append(f"{result.status.upper()}: {result.message}")
-        return "\n".join(lines)
-    bad_rows = [r.tensor for r in result.rows if not r.passed]
+        return lines + [_wrap(f"{result.status.upper()}: {result.message}")]
+    return lines + [_wrap("FAILING: " + verdict(result))]
+
+
+def passed_lines(result):
+    """What a pass says: the check, the library's own version of the formula, and where to go next."""
+    ex = result.exercise
+    lines = ["PASSING: " + ("your Adam agrees with the known values and with scratchvae's." if not result.rows else
+                         "your backward is the derivative of your forward, and your forward gives the known values."),
+             _wrap(f"  The same formula in scratchvae: {ex.library}.")]
+    nxt = following(ex)
+    if ex.number == 9:
+        lines += ["", WHAT_NEXT]                    # names exercise 10 among the ways on
+    elif nxt is not None:
+        lines += [_wrap(f"  Next: exercise {nxt.number} ({nxt.name}), {nxt.you_write}"),
+                  f"        python -m scratchvae.exercises check {nxt.number}"]
+    else:
+        lines.append("  That was the last exercise of the track.")
+    return lines
+
+
+def verdict(result):
+    """The one sentence that says which mistake to look at first, from the most basic cause down."""
+    bad_rows = [r for r in result.rows if not r.passed]
     bad_facts = [f for f in result.facts if not f.passed]
+    pieces = [f for f in bad_facts if f.blame.startswith("exercise 9 assembles")]
+    if pieces:
+        return pieces[0].blame + "."
+    low = sorted({x.precision for x in bad_rows + bad_facts} - {"float64"})
+    if low:
+        return (f"your code computes in {low[0]}: every check here runs in float64 (in {low[0]}, finite "
+                "differences drown in rounding and no value can agree to 1e-9), so keep the dtype of the inputs: "
+                "no astype(np.float32), no np.float32(...). The formula itself may well be right.")
+    forward_inf = [r for r in bad_rows if not math.isfinite(r.numeric)]
+    if forward_inf or any("not finite" in f.explain() for f in bad_facts):
+        rows = ", ".join(sorted({f'"{r.component}"' for r in forward_inf}))
+        where = (f", so the gradient rows marked FAIL ({rows}) could not be checked there: finite differences of "
+                 "inf are NaN, and your gradient may well be right" if forward_inf else "")
+        return (f"your forward gives inf or NaN at some inputs (see above){where}. Fix the forward first: the "
+                "formula may be right and its arithmetic not (the known values test the extremes).")
     if bad_rows:
-        lines.append(f"FAILING: the gradient of {', '.join(bad_rows)} disagrees with finite differences of your "
-                     "forward (the hint under the table says how).")
-    overflow = [f for f in bad_facts if "not finite" in f.explain()]
-    if overflow and not bad_rows:
-        lines.append("FAILING: your code gives inf or NaN at a known point (see above): the formula may be "
-                     "right and its arithmetic not; the gradient check used moderate inputs, the known values "
-                     "test the extremes.")
-    elif bad_facts and not bad_rows and result.rows:
-        lines.append("FAILING: your backward matches your forward, but the forward is not the right function: "
-                     "a gradient check cannot see that; the known values can.")
-    elif bad_facts:
-        lines.append(f"FAILING: {len(bad_facts)} known value(s) wrong (see above).")
-    return "\n".join(lines)
+        return (f"the gradient of {', '.join(r.tensor for r in bad_rows)} disagrees with finite differences of "
+                "your forward (the hint under the table says how).")
+    if bad_facts and bad_facts[0].blame:             # the first known value that fails says what it means
+        return bad_facts[0].blame + "."
+    if result.rows:
+        return ("your backward matches your forward, but the forward is not the right function: a gradient check "
+                "cannot see that; the known values can.")
+    return f"{len(bad_facts)} known value(s) wrong (see above)."

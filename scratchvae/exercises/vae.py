@@ -10,6 +10,10 @@ independent reference:
   3. one epoch on the first TRAIN_IMAGES MNIST images, through scratchvae.train.fit (the same
      shuffling and the same eps, both drawn from the seed), for your VAE with your Adam and for
      scratchvae's VAE with scratchvae's Adam: your test loss must be within 1 nat of the library's.
+
+Before all three, each piece it uses is checked again by its own exercise's check: a wrong piece is
+named (with what its check found), instead of surfacing as a VAE that disagrees with scratchvae's.
+`exercises list` runs the pieces and checks 1 and 2 only (train=False): it trains nothing.
 """
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,11 +32,14 @@ from ..nn.dense import Dense as LibraryDense
 from ..nn.layer import Sequential
 from ..nn.reparam import sample_eps
 from ..train import evaluate, fit
-from .checks import Fact, uniform
+from . import checks
+from .checks import uniform
+from .facts import Claim, Fact
 
 TRAIN_IMAGES, TEST_IMAGES = 10_000, 1_000       # check 9's training run: 1 epoch, batch 100
 TRAINING = dict(hidden=(400,), latent=20, lr=1e-3, batch_size=100, epochs=1, seed=0)
 USES = (1, 2, 4, 6, 7, 8)                        # the exercises whose answers exercise 9 assembles
+NAMES = {1: "dense", 2: "activations", 4: "bce", 6: "kl", 7: "reparam", 8: "adam"}
 
 
 @dataclass
@@ -148,7 +155,35 @@ def _locate(rows, yours, library, x, eps):
             r.hint = hint
 
 
-def check_9(answer, load, train_images=TRAIN_IMAGES, test_images=TEST_IMAGES):
+def check_pieces(load):
+    """Each exercise in USES through its own check: one Claim per failing piece, or one saying all pass."""
+    failing = []
+    for n in USES:
+        try:
+            found = getattr(checks, f"check_{n}")(load(n))
+        except NotImplementedError:
+            raise                                    # the runner names the piece that is not written yet
+        except Exception as err:                     # noqa: BLE001 (whatever your piece raised is its failure)
+            failing.append((n, f"your code raised {type(err).__name__}: {err}"))
+            continue
+        bad = [f for f in found if not f.passed]
+        if bad:
+            failing.append((n, bad[0].explain()))
+    if not failing:
+        return [Claim(f"the pieces it uses (exercises {', '.join(map(str, USES))}) pass their own checks", True)]
+    return [Claim(f"exercise {n} ({NAMES[n]}), which exercise 9 uses, passes its own check", False,
+                  f"It fails: {why}", blame=f"exercise 9 assembles your answers to exercises "
+                  f"{', '.join(map(str, USES[:-1]))} and {USES[-1]}, and exercise {n} ({NAMES[n]}) fails its own "
+                  f"check (above): fix it first (python -m scratchvae.exercises check {n}); your neg_elbo was "
+                  "not checked yet")
+            for n, why in failing]
+
+
+def check_9(answer, load, train_images=TRAIN_IMAGES, test_images=TEST_IMAGES, train=True):
+    """The pieces, then checks 1 and 2 on a tiny VAE, then (if train) the training run of check 3."""
+    pieces = check_pieces(load)
+    if not all(p.passed for p in pieces):
+        return pieces                              # the VAE is not checked while a piece of it is wrong
     parts = your_parts(load)
     f64 = np.dtype(np.float64)
     tiny = VAE(VAEConfig(n_in=8, hidden=(6,), latent=2, seed=3), dtype=f64)
@@ -161,10 +196,11 @@ def check_9(answer, load, train_images=TRAIN_IMAGES, test_images=TEST_IMAGES):
     want = tiny.objective(x, eps=eps, backward=False)
     facts = [Fact(f"the {key} of your VAE against scratchvae's VAE with the same weights and eps",
                   backend.to_float(want[key]), backend.to_float(got[key]),
-                  "a forward differs from the formula: check loss = rec + kl, rec = bce(logits, x), "
-                  "kl = KL(mu, logvar), and the split of stats into mu and logvar")
+                  "your pieces pass their own checks, so the mistake is in neg_elbo: check loss = rec + kl, "
+                  "rec = bce(logits, x), kl = KL(mu, logvar), and the split of stats into mu and logvar")
              for key in ("loss", "rec", "kl")]
-    if not all(r.passed for r in rows) or not all(f.passed for f in facts):
+    facts = pieces + facts
+    if not all(r.passed for r in rows) or not all(f.passed for f in facts) or not train:
         return rows + facts                        # no training run for a VAE that is not yet right
     mine, ref, before = train_both(parts, answer, train_images, test_images)
     return rows + facts + [TrainingFact(

@@ -28,6 +28,7 @@ selfcheck.py; the import goes one way: selfcheck uses this checker, the checker 
 A failed row carries a hint read from the pattern of the error (diagnose.py): a sign flip, a forgotten
 upstream dy, a constant factor, a wrong branch, a wrong shape.
 """
+import math
 import textwrap
 from dataclasses import dataclass
 
@@ -55,6 +56,7 @@ class CheckRow:
     threshold: float = THRESHOLD
     value: float = None   # the tensor's own entry at index (the input there), for the hint
     hint: str = ""        # on failure: the likely mistake, read from the pattern (diagnose.py)
+    precision: str = "float64"   # the float type the component computed in (its value, its gradient)
 
     @property
     def passed(self):
@@ -67,6 +69,9 @@ class CheckRow:
         if not self.index and self.error == float("inf"):
             return f"{self.component}: {self.tensor}: {self.hint}"
         there = f", where {self.tensor} = {self.value:.4g}" if self.value is not None else ""
+        if not math.isfinite(self.numeric):             # the forward, not the gradient, is what failed
+            return (f"{self.component}: {self.tensor} could not be checked: at entry {self.index}{there}, yours "
+                    f"{self.analytic:.5g}, finite differences {self.numeric:.5g}. Hint: {self.hint}")
         return (f"{self.component}: {self.tensor} is wrong (relative error {self.error:.2f}); worst entry "
                 f"{self.index}{there}: yours {self.analytic:.5g}, finite differences {self.numeric:.5g}. "
                 f"Hint: {self.hint}")
@@ -114,34 +119,46 @@ def relative_error(analytic, numeric):
 
 
 def compare(component, tensors, analytic, loss_fn, h=STEP, threshold=THRESHOLD, out_shape=None,
-            loss_without_dy=None, batch=None):
+            loss_without_dy=None, batch=None, outputs=()):
     """The core check: for each name in `analytic`, finite differences of loss_fn over tensors[name].
 
     tensors:  name -> float64 array that loss_fn reads (perturbed in place)
     analytic: name -> the hand-written gradient of loss_fn with respect to that array
     A failed row carries a hint (diagnose.py); these optional arguments sharpen it:
     out_shape: the shape of the output y; loss_without_dy: sum(y), the loss with dy = 1 (to recognise
-    a forgotten dy); batch: the batch size N (to recognise a missing 1/N).
+    a forgotten dy); batch: the batch size N (to recognise a missing 1/N); outputs: what the component
+    returned besides the gradients (its y or value), so a float32 computation is recognised.
     """
     rows = []
+    precision = _precision(*outputs, *analytic.values())
     for name, a in analytic.items():
         x = tensors[name]
         n = numerical_gradient(loss_fn, x, h)
         a_h, n_h, x_h = backend.to_host(a), backend.to_host(n), backend.to_host(x)
         if tuple(a.shape) != tuple(x.shape):            # a wrong shape is a failure to explain, not a crash
             rows.append(CheckRow(component, name, tuple(x.shape), float("inf"), (), float("nan"), float("nan"),
-                                 threshold, hint=diagnose(a_h, n_h, out_shape=out_shape)))
+                                 threshold, hint=diagnose(a_h, n_h, out_shape=out_shape), precision=precision))
             continue
         err, idx = relative_error(a, n)
         row = CheckRow(component, name, tuple(x.shape), err, idx,
                        float(a_h[idx]) if a_h.size else 0.0, float(n_h[idx]) if n_h.size else 0.0, threshold,
-                       value=float(x_h[idx]) if x_h.size else None)
+                       value=float(x_h[idx]) if x_h.size else None, precision=precision)
         if not row.passed:
             def without_dy(x=x):
                 return backend.to_host(numerical_gradient(loss_without_dy, x, h))
-            row.hint = diagnose(a_h, n_h, x_h, out_shape, without_dy if loss_without_dy else None, batch)
+            row.hint = diagnose(a_h, n_h, x_h, out_shape, without_dy if loss_without_dy else None, batch,
+                                precision)
         rows.append(row)
     return rows
+
+
+def _precision(*values):
+    """The name of the lowest-precision float type among values (a loss, gradients), else 'float64'."""
+    for v in values:
+        dtype = getattr(v, "dtype", None)
+        if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
+            return dtype.name
+    return "float64"
 
 
 def _upstream(shape, seed, like):
@@ -180,19 +197,19 @@ def check_layer(layer, x, component=None, seed=0, rng_seed=None):
     for name, p, g in layer.parameters():       # a Sequential yields its layers' parameters too
         analytic[name], tensors[name] = g.copy(), p
     return compare(component, tensors, analytic, lambda: (forward() * dy).sum(), out_shape=tuple(y.shape),
-                   loss_without_dy=lambda: forward().sum(), batch=_batch(x.shape))
+                   loss_without_dy=lambda: forward().sum(), batch=_batch(x.shape), outputs=(y,))
 
 
 def check_loss(fn, inputs, wrt, component=None):
     """Check a loss returning (value, grad_1, ..., grad_k) for the inputs named in wrt, in order.
     (For the hints, the first input in wrt stands for the shape of the terms the loss sums: (N, D).)"""
     component = component or fn.__name__
-    _, *grads = fn(**inputs)
+    value, *grads = fn(**inputs)
     if len(grads) != len(wrt):
         raise ValueError(f"{component}: returned {len(grads)} gradients for wrt={wrt}")
     first = tuple(inputs[wrt[0]].shape)
     return compare(component, inputs, dict(zip(wrt, grads)), lambda: fn(**inputs)[0], out_shape=first,
-                   batch=_batch(first))
+                   batch=_batch(first), outputs=(value,))
 
 
 def check_function(forward, backward, inputs, wrt, component=None, seed=0):
@@ -210,7 +227,7 @@ def check_function(forward, backward, inputs, wrt, component=None, seed=0):
         raise ValueError(f"{component}: backward returned {len(grads)} gradients for wrt={wrt}")
     return compare(component, inputs, dict(zip(wrt, grads)), lambda: (forward(**inputs)[0] * dout).sum(),
                    out_shape=tuple(out.shape), loss_without_dy=lambda: forward(**inputs)[0].sum(),
-                   batch=_batch(out.shape))
+                   batch=_batch(out.shape), outputs=(out,))
 
 
 def check_model(model, x, component=None, seed=0, step=None):

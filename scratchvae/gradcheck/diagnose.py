@@ -6,7 +6,9 @@ a flipped sign (a = -n) and a forgotten upstream factor (a = n / dy) both give a
 
     pattern (a = your gradient, n = finite differences, x = the tensor)    the likely mistake
     a has another shape than x                                            a sum over the wrong axis, or none
+    n holds NaN or inf                                                     the forward is not finite (log(0)?)
     a holds NaN or inf                                                     an overflow (exp of a large number)
+    the component computed in float32 (precision)                          a cast: the check needs float64
     a == 0 everywhere, n is not                                            nothing was written into the gradient
     a == -n                                                                a sign flipped
     a == gradient of sum(y), the output with dy = 1                        the upstream dy was left out
@@ -67,18 +69,29 @@ def _factor_hint(c, batch):
     return f"off by a constant factor: your gradient is {c:.6g} times the right one{guess}"
 
 
-def diagnose(analytic, numeric, x=None, out_shape=None, without_dy=None, batch=None):
+def diagnose(analytic, numeric, x=None, out_shape=None, without_dy=None, batch=None, precision="float64"):
     """A one-line hint for a failed check, read from the pattern of analytic - numeric.
 
     analytic, numeric: the two gradients (NumPy, float64); x: the tensor they belong to (for the
     "only where x <= 0" pattern); out_shape: the shape of the layer's output (for shape hints);
     without_dy: a callable returning the numeric gradient of sum(y), i.e. with dy = 1 (called only
     when the simpler patterns fail; None where there is no upstream gradient, as for a loss);
-    batch: the batch size N (to recognise a missing or doubled 1/N).
+    batch: the batch size N (to recognise a missing or doubled 1/N); precision: the float type the
+    component computed in (its value or gradient), when lower than float64.
     """
     a, n = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
     if a.shape != n.shape:
         return _shape_hint(a.shape, n.shape, out_shape)
+    if not np.all(np.isfinite(n)):
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(n))[0])
+        return f"the finite differences are NaN or inf (first at {where}): your forward itself is not finite " \
+               "near these inputs (an overflow, or log(0)), so no gradient can be checked there; fix the " \
+               "forward first (the known values below test it), your gradient may well be right"
+    if precision != "float64":
+        return f"your code computes in {precision}: the check runs in float64, because in {precision} the " \
+               "rounding of the loss (about 1e-7 of its size) divided by the step h = 1e-5 swamps the " \
+               "differences; keep the inputs' dtype (no astype(np.float32), no np.float32 constants). The " \
+               "formula itself may be right"
     if not np.all(np.isfinite(a)):
         where = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
         return f"your gradient holds NaN or inf (first at {where}): an overflow, e.g. exp of a large number, " \

@@ -1,6 +1,7 @@
 """Exercise 1: the dense layer y = x @ W + b, forward and backward.
 
-Lecture section 5: the encoder and the decoder of an autoencoder are stacks of these.
+Derived in demos/notebooks/01_autoencoder.ipynb, section "The dense layer's backward".
+The encoder and the decoder of an autoencoder are stacks of these.
 
     y = x @ W + b            x (N, D), W (D, M), b (M,), y (N, M)
 

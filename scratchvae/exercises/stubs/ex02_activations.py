@@ -1,10 +1,15 @@
 """Exercise 2: the ReLU and sigmoid activations, forward and backward.
 
-Lecture section 5: the nonlinearity between dense layers (ReLU inside the VAE; sigmoid turns a
-decoder's logit into a pixel probability).
+Derived in demos/notebooks/01_autoencoder.ipynb, section "Activations and their derivatives".
+The nonlinearity between dense layers (ReLU inside the VAE; sigmoid turns a decoder's logit into
+a pixel probability).
 
     ReLU(x)    = max(x, 0)
     sigmoid(x) = 1 / (1 + exp(-x))
+
+ReLU has a kink at x = 0: its slope jumps from 0 to 1, and any value in between is a subgradient.
+This track takes 0 there, as scratchvae's own ReLU does (a unit that is exactly 0 passes no
+gradient); the check tests x = 0 itself, which finite differences cannot.
 
 Both act entry by entry: x, y, dy and dx all share one shape (any shape).
 

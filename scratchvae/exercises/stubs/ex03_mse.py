@@ -1,6 +1,7 @@
 """Exercise 3: the squared-error reconstruction loss and its gradient.
 
-Lecture section 5: an autoencoder is trained to make x_hat close to x, L(x, x_hat) = ||x - x_hat||^2.
+Derived in demos/notebooks/01_autoencoder.ipynb, section "The squared-error loss".
+An autoencoder is trained to make x_hat close to x, L(x, x_hat) = ||x - x_hat||^2.
 
 scratchvae's convention for every loss: sum over features, mean over the batch. For a batch of N
 images of D pixels:

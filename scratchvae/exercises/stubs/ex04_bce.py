@@ -1,7 +1,8 @@
 """Exercise 4: the Bernoulli negative log-likelihood from logits, stable at logits of +-100.
 
-Lecture section 8: the decoder gives p(x|z); for black-and-white pixels a Bernoulli with probability
-p = sigmoid(l), where l is the decoder's output (a logit, any real number). Per pixel
+Derived in demos/notebooks/04_elbo.ipynb, section "The Bernoulli decoder".
+The decoder gives p(x|z); for black-and-white pixels a Bernoulli with probability p = sigmoid(l),
+where l is the decoder's output (a logit, any real number). Per pixel
 
     -log p(x | l) = -x log(p) - (1 - x) log(1 - p)               x in [0, 1], p = sigmoid(l)
 

@@ -1,7 +1,8 @@
 """Exercise 5: the L1 sparsity penalty of a sparse autoencoder, its value and its subgradient.
 
-Lecture section 7.3: a sparse autoencoder adds lam * |h|_1 to its loss, where h is the code (the hidden
-activations), so that only a few code units are active for any one image. Summed over units and
+Derived in demos/notebooks/03_variants.ipynb, section "Sparse: the L1 subgradient".
+A sparse autoencoder adds lam * |h|_1 to its loss, where h is the code (the hidden activations), so
+that only a few code units are active for any one image. Summed over units and
 averaged over the batch, for a code h of shape (N, K):
 
     L = (lam / N) sum_n sum_k |h[n, k]|                  a scalar, lam >= 0

@@ -1,7 +1,7 @@
 """Exercise 6: the VAE's KL term, KL( N(mu, exp(logvar)) || N(0, I) ), and its two gradients.
 
-Lecture section 8 (the closed-form KL); Kingma & Welling (2014), "Auto-Encoding Variational Bayes",
-Appendix B.
+Derived in demos/notebooks/04_elbo.ipynb, section "The closed-form Gaussian KL".
+Kingma & Welling (2014), "Auto-Encoding Variational Bayes", Appendix B.
 
 The encoder outputs mu and logvar, both (N, J) for N images and J latent dimensions; the variance
 sigma^2 is exp(logvar). In closed form, summed over J and averaged over the batch:

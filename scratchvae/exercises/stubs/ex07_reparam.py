@@ -1,6 +1,7 @@
 """Exercise 7: the reparameterization trick, forward and backward.
 
-Lecture section 9; Kingma & Welling (2014), Section 2.4.
+Derived in demos/notebooks/05_reparameterization.ipynb, section "The reparameterization gradient".
+Kingma & Welling (2014), Section 2.4.
 
 A sample z ~ N(mu, sigma^2) has no derivative with respect to mu and sigma. Draw the noise first,
 from a distribution without parameters, and move it deterministically:

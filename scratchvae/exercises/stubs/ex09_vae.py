@@ -1,7 +1,8 @@
 """Exercise 9: the whole VAE backward, assembled from your own pieces; then it trains on MNIST.
 
-Lecture sections 8 and 9; Kingma & Welling (2014). Your answers to exercises 1, 2, 4, 6, 7 and 8
-(Dense, ReLU, the Bernoulli NLL, the KL, the reparameterization, Adam) become a VAE here.
+Derived in demos/notebooks/05_reparameterization.ipynb, section "The whole VAE backward".
+Kingma & Welling (2014). Your answers to exercises 1, 2, 4, 6, 7 and 8 (Dense, ReLU, the Bernoulli
+NLL, the KL, the reparameterization, Adam) become a VAE here.
 
 The forward, for a batch x (N, D) of N images, J latent dimensions:
 
@@ -27,10 +28,11 @@ What to write:
   neg_elbo(encoder, decoder, x, eps, parts, backward=True) -> (loss, rec, kl)
       with backward=True, also run the backward so every Dense layer holds its gradients.
 
-The check: (1) finite differences of the whole loss with respect to every weight of a tiny VAE made
-of your layers; (2) your loss against scratchvae's own VAE with the same weights and the same eps;
-(3) one epoch of training on 10,000 MNIST images with your Adam: it should end within 1 nat of
-scratchvae's own VAE trained the same way (about 150 nats per test image).
+The check first runs the checks of exercises 1, 2, 4, 6, 7 and 8 again, on your files, and names
+any that fails (fix it first). Then: (1) finite differences of the whole loss with respect to every
+weight of a tiny VAE made of your layers; (2) your loss against scratchvae's own VAE with the same
+weights and the same eps; (3) one epoch of training on 10,000 MNIST images with your Adam: it should
+end within 1 nat of scratchvae's own VAE trained the same way (about 150 nats per test image).
 
 Check it:   python -m scratchvae.exercises check 9
 """

@@ -1,6 +1,7 @@
 """Exercise 10: the importance-weighted bound's log-sum-exp, stable for K in the thousands.
 
-Lecture section 8: log p(x) = ELBO + KL(q(z|x) || p(z|x)) >= ELBO. Burda, Grosse & Salakhutdinov
+Derived in demos/notebooks/07_deep_iwae.ipynb, section "The importance-weighted bound".
+log p(x) = ELBO + KL(q(z|x) || p(z|x)) >= ELBO. Burda, Grosse & Salakhutdinov
 (2016), "Importance Weighted Autoencoders", tighten the bound with K samples z_k ~ q(z|x):
 
     log p(x) >= L_K = log (1/K) sum_k w_k,       w_k = p(x, z_k) / q(z_k | x)

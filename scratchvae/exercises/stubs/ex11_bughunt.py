@@ -1,6 +1,7 @@
 """Exercise 11: a bug hunt. This component runs, and it is wrong in three places. Find and fix them.
 
-Lecture section 8: a decoder for grey-level images can say how sure it is about each pixel: a
+Derived in demos/notebooks/04_elbo.ipynb, section "The Gaussian decoder".
+A decoder for grey-level images can say how sure it is about each pixel: a
 Gaussian p(x|z) = N(x; x_hat, exp(logvar)) with a learned log-variance per pixel, logvar (D,), shared
 by every image. The negative log-likelihood, summed over pixels and averaged over the batch:
 

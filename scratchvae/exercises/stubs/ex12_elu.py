@@ -1,7 +1,8 @@
 """Exercise 12 (extra): the ELU activation as a Layer, forward and backward.
 
-Clevert, Unterthiner & Hochreiter (2016), "Fast and Accurate Deep Network Learning by Exponential
-Linear Units (ELUs)". An alternative to the ReLU of lecture section 5:
+The activations it joins are derived in demos/notebooks/01_autoencoder.ipynb, section
+"Activations and their derivatives". Clevert, Unterthiner & Hochreiter (2016), "Fast and Accurate
+Deep Network Learning by Exponential Linear Units (ELUs)". An alternative to the ReLU of exercise 2:
 
     ELU(x) = x                      if x > 0
            = alpha (exp(x) - 1)     if x <= 0            alpha > 0 (1 by default)
@@ -17,6 +18,7 @@ Hints:
   - Can the derivative for x <= 0 be written from y alone, as the sigmoid's can? Then caching y is enough.
   - np.where(cond, a, b) computes both a and b everywhere: exp(x) of a large positive x overflows to
     inf (with a warning) even where that branch is not chosen. np.minimum(x, 0) inside the exp avoids it.
+    The check runs x = 800, where exp(x) overflows, and fails on the overflow as well as on a NaN.
   - The check uses alpha = 0.7, so a forgotten alpha cannot hide behind alpha = 1.
 
 Check it:   python -m scratchvae.exercises check 12
