@@ -2,7 +2,7 @@
 
 Skipped only where Chromium (or Selenium) is missing AND SCRATCHVAE_REQUIRE_BROWSER is unset; CI
 (.ci/run) installs Chromium and sets the variable, so there this test runs or fails, never skips.
-SCRATCHVAE_SCREENSHOT=PATH saves a screenshot of the 20-D model's page (the README's picture).
+SCRATCHVAE_SCREENSHOT=PATH saves a screenshot of the 2-D model's page (the README's picture).
 """
 import json
 import os
@@ -32,7 +32,7 @@ if MISSING and not os.environ.get("SCRATCHVAE_REQUIRE_BROWSER"):
     pytest.skip(f"{', '.join(MISSING)} not installed (set SCRATCHVAE_REQUIRE_BROWSER=1 to make this an error)",
                 allow_module_level=True)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,860"]
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,960"]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def browser():
 @pytest.fixture(scope="module")
 def digits():
     x, y = load_mnist("test")
-    return x[:1000], y[:1000].astype(np.int64)
+    return x[:3000], y[:3000].astype(np.int64)                          # as the command's default --points
 
 
 def open_page(browser, digits, name):
@@ -113,8 +113,8 @@ def test_a_drawn_digit_shows_the_encoders_mean_and_std(browser, digits):
     srv = open_page(browser, digits, "vae-2")
     try:
         pad = browser.find_element("id", "draw")
-        (ActionChains(browser).move_to_element_with_offset(pad, -5, -60).click_and_hold()
-         .move_by_offset(30, 0).move_by_offset(-25, 110).release().perform())               # a 7
+        (ActionChains(browser).move_to_element_with_offset(pad, -25, -45).click_and_hold()
+         .move_by_offset(45, 0).move_by_offset(-30, 95).release().perform())                # a 7
         wait(browser, "return Number(document.getElementById('encoded').dataset.seq) >= 1")
         shown = browser.execute_script("return {...document.getElementById('encoded').dataset}")
         x = np.array(json.loads(shown["pixels"]), np.float32)[None, :]
@@ -123,6 +123,13 @@ def test_a_drawn_digit_shows_the_encoders_mean_and_std(browser, digits):
         mu, logvar = srv.space.model.encode(x)
         np.testing.assert_allclose(json.loads(shown["mu"]), mu[0], rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(json.loads(shown["std"]), np.exp(0.5 * logvar[0]), rtol=1e-5)
+        if os.environ.get("SCRATCHVAE_SCREENSHOT"):                          # the README's picture
+            canvas = browser.find_element("id", "map")
+            (ActionChains(browser).move_to_element_with_offset(canvas, -150, 40).click()
+             .move_to_element_with_offset(canvas, 120, -110).click().move_to_element_with_offset(canvas, 60, 90)
+             .perform())
+            wait(browser, "return document.getElementById('pick-state').textContent.startsWith('From')")
+            browser.save_screenshot(os.environ["SCRATCHVAE_SCREENSHOT"])
     finally:
         srv.shutdown()
 
@@ -148,16 +155,7 @@ def test_sliders_come_in_kl_order_and_decode(browser, digits):
         z, pixels = decoded_after(browser, lambda: browser.execute_script(
             f"const s = document.querySelector('#sliders input[data-j=\"{j}\"]'); s.value = 1.25;"
             "s.dispatchEvent(new Event('input'));"))
-        assert z[j] == np.float32(1.25)
+        assert z[j] == np.float32(1.25)                                     # the slider's z_j, decoded
         np.testing.assert_allclose(pixels, srv.space.model.decode(z[None, :])[0], atol=1e-6)
-        if os.environ.get("SCRATCHVAE_SCREENSHOT"):
-            pad = browser.find_element("id", "draw")
-            (ActionChains(browser).move_to_element_with_offset(pad, -5, -55).click_and_hold()
-             .move_by_offset(30, 0).move_by_offset(-25, 105).release().perform())
-            canvas = browser.find_element("id", "map")
-            ActionChains(browser).move_to_element_with_offset(canvas, -120, 60).click() \
-                .move_to_element_with_offset(canvas, 110, -90).click().perform()
-            wait(browser, "return document.getElementById('pick-state').textContent.startsWith('From')")
-            browser.save_screenshot(os.environ["SCRATCHVAE_SCREENSHOT"])
     finally:
         srv.shutdown()

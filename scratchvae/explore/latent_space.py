@@ -72,14 +72,14 @@ class LatentSpace:
     def info(self):
         """Everything the page draws once: the map's points, their labels, the sliders, a start."""
         c = self.model.config
-        spread = np.maximum(3.0, np.abs(self.mu).max(axis=0))                           # (J,) slider range
+        spread = np.ceil(10 * np.maximum(3.0, np.abs(self.mu).max(axis=0))) / 10       # (J,) slider range
         start = 0
         return {"name": self.name, "kind": self.model.kind, "latent": self.J, "conditional": self.conditional,
                 "n_classes": getattr(c, "n_classes", 10), "side": int(round(np.sqrt(c.n_in))),
                 "architecture": "-".join(map(str, [self.model.n_in, *c.hidden, c.latent, *c.hidden[::-1], c.n_in])),
                 "axes": list(self.axes), "points": np.round(self.xy, 4).tolist(), "labels": self.labels.tolist(),
                 "order": self.order.tolist(), "kl": np.round(self.kl, 4).tolist(),
-                "range": np.round(spread, 3).tolist(),
+                "range": spread.tolist(),
                 "start": {"index": start, "label": int(self.labels[start]), **self.decode(self.mu[start],
                                                                                           self.labels[start])}}
 
