@@ -107,6 +107,7 @@ def test_the_digit_under_the_pointer_is_the_librarys_decode(browser, digits):
         np.testing.assert_allclose(canvas_pixels(browser, "decoded"), np.round(255 * expected), atol=1)
     finally:
         srv.shutdown()
+        srv.server_close()
 
 
 def test_a_drawn_digit_shows_the_encoders_mean_and_std(browser, digits):
@@ -132,6 +133,7 @@ def test_a_drawn_digit_shows_the_encoders_mean_and_std(browser, digits):
             browser.save_screenshot(os.environ["SCRATCHVAE_SCREENSHOT"])
     finally:
         srv.shutdown()
+        srv.server_close()
 
 
 def test_the_label_picker_redecodes_the_same_z(browser, digits):
@@ -144,6 +146,7 @@ def test_the_label_picker_redecodes_the_same_z(browser, digits):
         np.testing.assert_allclose(pixels, srv.space.model.decode(z[None, :], np.array([3]))[0], atol=1e-6)
     finally:
         srv.shutdown()
+        srv.server_close()
 
 
 def test_sliders_come_in_kl_order_and_decode(browser, digits):
@@ -159,3 +162,4 @@ def test_sliders_come_in_kl_order_and_decode(browser, digits):
         np.testing.assert_allclose(pixels, srv.space.model.decode(z[None, :])[0], atol=1e-6)
     finally:
         srv.shutdown()
+        srv.server_close()

@@ -28,6 +28,7 @@ import numpy as np
 from .. import checkpoint
 from ..checkpoint import CheckpointError
 from ..models import cvae
+from ..train import evaluate
 
 FOLDER = Path(str(resources.files(__package__)))
 MANIFEST = FOLDER / "manifest.json"
@@ -88,7 +89,6 @@ def test_rows(model, x, labels):
 
 def figure(model, x, labels, seed=0):
     """Test negative ELBO in nats per image (train.evaluate: the demo's 'test' figure, same eps stream)."""
-    from ..train import evaluate
     return evaluate(model, np.asarray(test_rows(model, x, labels)), seed=seed)["neg_elbo"]
 
 
