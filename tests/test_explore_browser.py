@@ -83,6 +83,13 @@ def decoded_after(browser, act):
     return np.array(json.loads(d["z"]), np.float32), np.array(json.loads(d["pixels"]), np.float32)
 
 
+def assert_no_page_errors(browser):
+    """Nothing went wrong on the page: no JavaScript error or failed load in the console, no error shown."""
+    severe = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not severe, severe
+    assert browser.find_element("id", "error").get_attribute("hidden") is not None
+
+
 def canvas_pixels(browser, element_id):
     """The grey levels (0..255) the page painted on a 28x28 canvas."""
     return np.array(browser.execute_script(
@@ -105,6 +112,7 @@ def test_the_digit_under_the_pointer_is_the_librarys_decode(browser, digits):
         expected = srv.space.model.decode(z[None, :])[0]                   # the library's decode of that z
         np.testing.assert_allclose(pixels, expected, rtol=0, atol=1e-6)
         np.testing.assert_allclose(canvas_pixels(browser, "decoded"), np.round(255 * expected), atol=1)
+        assert_no_page_errors(browser)
     finally:
         srv.shutdown()
         srv.server_close()
@@ -131,6 +139,7 @@ def test_a_drawn_digit_shows_the_encoders_mean_and_std(browser, digits):
              .perform())
             wait(browser, "return document.getElementById('pick-state').textContent.startsWith('From')")
             browser.save_screenshot(os.environ["SCRATCHVAE_SCREENSHOT"])
+        assert_no_page_errors(browser)
     finally:
         srv.shutdown()
         srv.server_close()
@@ -144,6 +153,7 @@ def test_the_label_picker_redecodes_the_same_z(browser, digits):
         z, pixels = decoded_after(browser, button.click)
         np.testing.assert_array_equal(z, np.float32(z_before))
         np.testing.assert_allclose(pixels, srv.space.model.decode(z[None, :], np.array([3]))[0], atol=1e-6)
+        assert_no_page_errors(browser)
     finally:
         srv.shutdown()
         srv.server_close()
@@ -160,6 +170,7 @@ def test_sliders_come_in_kl_order_and_decode(browser, digits):
             "s.dispatchEvent(new Event('input'));"))
         assert z[j] == np.float32(1.25)                                     # the slider's z_j, decoded
         np.testing.assert_allclose(pixels, srv.space.model.decode(z[None, :])[0], atol=1e-6)
+        assert_no_page_errors(browser)
     finally:
         srv.shutdown()
         srv.server_close()

@@ -34,11 +34,12 @@ function withLabel(body) {
 }
 
 // One request in flight at a time; while it runs only the latest wish is kept (the pointer moves fast).
+// body() is called when the request is sent, so it starts from the z of the answer before it.
 function request(path, body) {
   if (state.busy) { state.next = [path, body]; return; }
   state.busy = true;
   $("decoded").dataset.busy = "1";
-  api(path, withLabel(body)).then(showDecoded).catch(showError).finally(() => {
+  api(path, withLabel(body())).then(showDecoded).catch(showError).finally(() => {
     state.busy = false;
     if (state.next) { const [p, b] = state.next; state.next = null; request(p, b); }
     else delete $("decoded").dataset.busy;
@@ -140,9 +141,8 @@ function buildSliders() {
     row.innerHTML = `<span>z${j + 1} (KL ${info.kl[j].toFixed(2)})</span>` +
       `<input type="range" min="${-info.range[j]}" max="${info.range[j]}" step="0.01" data-j="${j}"><span></span>`;
     row.querySelector("input").addEventListener("input", (ev) => {
-      const z = state.z.slice();
-      z[j] = Number(ev.target.value);
-      request("/api/decode", { z });
+      const value = Number(ev.target.value);
+      request("/api/decode", () => { const z = state.z.slice(); z[j] = value; return { z }; });
     });
     box.appendChild(row);
   }
@@ -157,7 +157,7 @@ function buildLabels() {
     b.addEventListener("click", () => {
       state.label = y;
       box.querySelectorAll("button").forEach((o) => o.classList.toggle("on", o === b));
-      request("/api/decode", { z: state.z });                     // the same z, decoded as digit y
+      request("/api/decode", () => ({ z: state.z }));             // the same z, decoded as digit y
     });
     box.appendChild(b);
   }
@@ -183,8 +183,9 @@ function setupMap() {
   const map = $("map");
   map.addEventListener("pointermove", (ev) => {
     const [px, py] = canvasPoint(map, ev);
-    map.dataset.xy = JSON.stringify(toMap(px, py));
-    request("/api/point", { xy: toMap(px, py), z: state.z });
+    const xy = toMap(px, py);
+    map.dataset.xy = JSON.stringify(xy);
+    request("/api/point", () => ({ xy, z: state.z }));
   });
   map.addEventListener("click", (ev) => {
     const [px, py] = canvasPoint(map, ev);
