@@ -141,6 +141,8 @@ BAD = [
     ("GET", "/../../etc/passwd", None, 400, "'..'"),
     ("GET", "/static/%2e%2e/server.py", None, 400, "'..'"),
     ("GET", "/server.py", None, 404, "no such page"),
+    ("PUT", "/api/decode", b'{"z": [0, 0]}', 405, "GET and POST only"),
+    ("DELETE", "/", None, 405, "GET and POST only"),
 ]
 
 

@@ -13,7 +13,8 @@ The standard library's http.server is enough for one page (no web framework). Wh
 Safe by default:
   - bound to 127.0.0.1 (never another interface), and a request whose Host header is not this
     address is refused (403), so a web page elsewhere cannot reach it through DNS rebinding;
-  - only the paths above: anything else is 404, a path with '..' is 400;
+  - only the paths above: anything else is 404, a path with '..' is 400, a method other than GET
+    and POST is 405;
   - a POST must say Content-Type: application/json and a Content-Length of at most MAX_BODY bytes
     (a larger body is refused with 413 before it is read); the JSON must be an object with exactly
     the fields above, each number finite and within its range;
@@ -121,6 +122,14 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._respond(lambda path: self._post(path))
 
+    def do_PUT(self):
+        self._respond(self._not_allowed)
+
+    do_DELETE = do_PATCH = do_OPTIONS = do_PUT
+
+    def _not_allowed(self, path):
+        raise RequestError(405, f"{self.command} is not served; the page uses GET and POST only")
+
     def _respond(self, handle):
         self.body_read = False
         try:
@@ -139,7 +148,7 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(payload)
-        if status >= 400 and self.command == "POST" and not self.body_read:
+        if status >= 400 and self.command != "GET" and not self.body_read:
             self._drain()
 
     def _checked_path(self):
