@@ -10,10 +10,12 @@ The default model is Kingma & Welling's (2014) MNIST VAE as in the PyTorch examp
 
 Steps: 1. read the flags  2. choose the backend  3. load MNIST (shipped in the package)
 4. build or resume the model  5. train, one summary line per epoch  6. estimate log p(x) with the
-importance-weighted bound  7. write metrics.json and the pictures  8. print a summary.
+importance-weighted bound  7. write metrics.json and the pictures  8. print a summary and the
+command that explores the trained model (python -m scratchvae.explore).
 """
 import json
 import math
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -281,7 +283,13 @@ def main(argv=None):
     print(f"active units: {last['active_units']} of {len(last['test_kl_per_dim'])} (Var_x mu_j(x) > 0.01)")
     print(f"wrote {args.out}/metrics.json, config.json, checkpoint.npz and "
           f"{', '.join(p.name for p in pictures)}")
+    print(f"explore it in the browser: {explore_command(Path(args.out) / 'checkpoint.npz')}")
     return 0
+
+
+def explore_command(ckpt):
+    """The one command that opens what this run trained in the latent-space explorer."""
+    return f"python -m scratchvae.explore --checkpoint {shlex.quote(str(ckpt))}"
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ The folder listing is the table of contents; each module teaches one idea.
       microbench   NumPy vs numexpr vs Numba per kernel
 
     exercises/   the learner's track: stubs, reference answers, `python -m scratchvae.exercises`
+    pretrained/  trained models shipped with the package: `python -m scratchvae.pretrained list`
+    explore/     the latent space in the browser: `python -m scratchvae.explore`
     gradcheck/   finite differences, the checker, and the mistake read from the error's pattern (diagnose)
 
     backend      NumPy or CuPy, chosen in one place       checks       clear errors for bad input

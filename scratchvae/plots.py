@@ -86,30 +86,30 @@ def save_interpolations(images, path, title=None):
     return save_image_grid(images.reshape(pairs * steps, d), path, cols=steps, title=title)
 
 
-def project_2d(z, labels=None):
-    """(N, J) -> (N, 2) coordinates and axis names, for drawing a J-dimensional latent space.
+def linear_view(z, labels=None):
+    """The 2-D linear view of a J-dimensional latent space: (mean (J,), W (J, 2), axis names).
 
-    J <= 2: z itself. Otherwise, with labels: Fisher's linear discriminant (LDA), the linear view
-    that best separates the classes, i.e. the top eigenvectors w of  S_b w = lambda S_w w  (S_b and
-    S_w: between- and within-class scatter). Without labels: the top two principal components.
-    Both are linear maps of z, so what looks separated in the picture is separated in z. With too
-    few points for LDA (S_w is singular unless N - classes >= J) the principal components are used.
+    A point z is drawn at (z - mean) @ W. J <= 2: z itself (mean 0, W the identity, padded for J = 1).
+    Otherwise, with labels: Fisher's linear discriminant (LDA), the linear view that best separates
+    the classes, i.e. the top eigenvectors w of  S_b w = lambda S_w w  (S_b and S_w: between- and
+    within-class scatter). Without labels: the top two principal components. Both are linear maps of
+    z, so what looks separated in the picture is separated in z. With too few points for LDA (S_w is
+    singular unless N - classes >= J) the principal components are used.
     """
     z = backend.to_host(z).astype(np.float64)
-    if labels is not None and len(z) - len(np.unique(backend.to_host(labels))) < z.shape[1]:
+    J = z.shape[1]
+    if labels is not None and len(z) - len(np.unique(backend.to_host(labels))) < J:
         labels = None                                     # S_w would be singular: fall back to PCA
-    if z.shape[1] == 1:
-        return np.hstack([z, np.zeros_like(z)]), ("z1", "")
-    if z.shape[1] == 2:
-        return z, ("z1", "z2")
-    centred = z - z.mean(axis=0)
+    if J <= 2:
+        return np.zeros(J), np.eye(J, 2), ("z1", "") if J == 1 else ("z1", "z2")
+    mean = z.mean(axis=0)
+    centred = z - mean
     if labels is None:
         _, s, vt = np.linalg.svd(centred, full_matrices=False)
         share = s[:2] ** 2 / max(np.sum(s ** 2), np.finfo(float).tiny)
         share, vt = np.pad(share, (0, 2 - len(share))), np.pad(vt[:2], ((0, 2 - len(vt[:2])), (0, 0)))
-        return centred @ vt.T, (f"PC 1 ({share[0]:.0%} of variance)", f"PC 2 ({share[1]:.0%})")
+        return mean, vt.T, (f"PC 1 ({share[0]:.0%} of variance)", f"PC 2 ({share[1]:.0%})")
     labels = backend.to_host(labels)
-    J = z.shape[1]
     s_w, s_b = np.zeros((J, J)), np.zeros((J, J))
     for c in np.unique(labels):
         zc = centred[labels == c]
@@ -120,7 +120,13 @@ def project_2d(z, labels=None):
     inv_l = np.linalg.inv(chol)
     _, vecs = np.linalg.eigh(inv_l @ s_b @ inv_l.T)                        # symmetric form of the problem
     w = inv_l.T @ vecs[:, ::-1][:, :2]                                     # back to z coordinates
-    return centred @ w, ("discriminant 1", "discriminant 2")
+    return mean, w, ("discriminant 1", "discriminant 2")
+
+
+def project_2d(z, labels=None):
+    """(N, J) -> (N, 2) coordinates and axis names: z drawn through linear_view(z, labels)."""
+    mean, w, names = linear_view(z, labels)
+    return (backend.to_host(z).astype(np.float64) - mean) @ w, names
 
 
 def save_latent_scatter(z, labels, path, title=None):

@@ -47,6 +47,24 @@ def test_conditional_draws_every_digit_and_resume_refuses_the_other_kind(tmp_pat
     assert "holds a cvae model; resume it with --conditional" in capsys.readouterr().err
 
 
+def test_the_explorer_reads_the_conditional_demos_checkpoint(tmp_path, capsys):
+    """What the demo prints at the end is a command the explorer accepts: load, map, decode as each label."""
+    import numpy as np
+
+    from scratchvae.data import load_mnist
+    from scratchvae.explore.__main__ import load_model, parse_args
+    from scratchvae.explore.latent_space import LatentSpace
+    assert demo("mnist_vae").main([*TINY, "--conditional", "--iwae-k", "0", "--out", str(tmp_path)]) == 0
+    command = capsys.readouterr().out.strip().splitlines()[-1].split("explore it in the browser: ")[1]
+    assert command == f"python -m scratchvae.explore --checkpoint {tmp_path / 'checkpoint.npz'}"
+    model, _ = load_model(parse_args(command.split()[3:]))
+    x, y = load_mnist("test")
+    space = LatentSpace(model, x[:50], y[:50].astype(np.int64))
+    assert space.info()["conditional"] and space.J == 2
+    np.testing.assert_array_equal(space.decode([0.1, 0.2], 4)["image"],
+                                  model.decode(np.float32([[0.1, 0.2]]), np.array([4]))[0])
+
+
 def test_beta_demo_writes_its_table_and_pictures(tmp_path):
     assert demo("mnist_beta").main([*TINY, "--betas", "0.5,4", "--latent-dim", "3", "--n-test", "50",
                                     "--out", str(tmp_path)]) == 0

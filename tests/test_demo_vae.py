@@ -41,6 +41,7 @@ def test_demo_writes_metrics_pictures_and_checkpoint(tmp_path):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     assert (tmp_path / "checkpoint.npz").is_file()
     assert "test negative ELBO" in done.stdout
+    assert f"python -m scratchvae.explore --checkpoint {tmp_path / 'checkpoint.npz'}" in done.stdout
 
     resumed = run(*TINY, "--latent-dim", "2", "--out", str(tmp_path), "--resume")
     assert resumed.returncode == 0, resumed.stderr

@@ -1,0 +1,243 @@
+"""The explorer without a browser: the latent-space arithmetic, the JSON API, the refusals, the command."""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scratchvae import checkpoint, cli, plots, pretrained
+from scratchvae.data import load_mnist
+from scratchvae.explore import server
+from scratchvae.explore.__main__ import main as explore_main
+from scratchvae.explore.latent_space import LatentSpace
+from scratchvae.models.autoencoder import AEConfig, Autoencoder
+from scratchvae.models.vae import VAE, VAEConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+N_MAP = 300
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, y = load_mnist("test")
+    return x[:N_MAP], y[:N_MAP].astype(np.int64)
+
+
+@pytest.fixture(scope="module")
+def space3(digits):
+    """A small untrained VAE with J = 3: the map is a linear view, not the latent plane itself."""
+    return LatentSpace(VAE(VAEConfig(hidden=(16,), latent=3, seed=1)), *digits, name="tiny")
+
+
+@pytest.fixture(scope="module")
+def served(digits):
+    """The shipped 2-D VAE and 2-D CVAE, each served on a free port for the whole module."""
+    servers = {name: server.start(LatentSpace(pretrained.load(name), *digits, name=name))
+               for name in ("vae-2", "cvae-2")}
+    yield servers
+    for s in servers.values():
+        s.shutdown()
+        s.server_close()
+
+
+def call(srv, method, path, body=None, headers=None):
+    """(status, parsed JSON or bytes) of one request; body: a dict (sent as JSON) or raw bytes."""
+    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
+    conn.request(method, path, body=data, headers={"Content-Type": "application/json", **(headers or {})})
+    response = conn.getresponse()
+    payload = response.read()
+    conn.close()
+    kind = response.getheader("Content-Type", "")
+    return response.status, json.loads(payload) if kind.startswith("application/json") else payload
+
+
+# ---- the model side -------------------------------------------------------------------------------
+
+def test_the_map_is_the_demos_linear_view(space3, digits):
+    mu = space3.mu
+    xy, names = plots.project_2d(mu, digits[1])
+    np.testing.assert_allclose(space3.xy, xy, rtol=1e-12, atol=1e-12)
+    assert tuple(space3.axes) == names
+    assert np.all(np.diff(space3.kl[space3.order]) <= 0)               # sliders: largest KL first
+
+
+def test_the_pointer_lifts_to_the_nearest_z_with_that_view(space3):
+    z0 = np.array([0.3, -1.2, 0.7])
+    p = space3.view(z0) + np.array([0.05, -0.02])
+    z = np.array(space3.point(p, z0)["z"], dtype=np.float64)
+    np.testing.assert_allclose(space3.view(z), p, atol=1e-5)            # drawn where the pointer is
+    step = z - z0                                                       # the smallest such step lies in
+    c, *_ = np.linalg.lstsq(space3.W, step, rcond=None)                 # the span of W's columns
+    np.testing.assert_allclose(space3.W @ c, step, atol=1e-5)
+
+
+def test_decode_encode_and_interpolate_are_the_models(space3, digits):
+    model, x = space3.model, digits[0]
+    z = [0.5, -0.25, 1.0]
+    np.testing.assert_array_equal(space3.decode(z)["image"], model.decode(np.array([z], np.float32))[0])
+    answer = space3.encode(x[7])
+    mu, logvar = model.encode(x[7:8])
+    np.testing.assert_allclose(answer["mu"], mu[0], rtol=1e-6)
+    np.testing.assert_allclose(answer["std"], np.exp(0.5 * logvar[0]), rtol=1e-5)
+    line = space3.interpolate(3, 9, 5)
+    np.testing.assert_allclose(line["images"][0], model.decode(model.encode(x[3:4])[0])[0], atol=1e-6)
+    np.testing.assert_allclose(line["images"][-1], model.decode(model.encode(x[9:10])[0])[0], atol=1e-6)
+
+
+def test_the_2d_ellipse_has_the_stds_as_radii(served, digits):
+    space = served["vae-2"].space
+    answer = space.encode(digits[0][0])
+    assert space.W.tolist() == [[1, 0], [0, 1]]                          # J = 2: the map is z itself
+    np.testing.assert_allclose(sorted(answer["ellipse"]["radii"]), sorted(answer["std"]), rtol=1e-9)
+    np.testing.assert_allclose(answer["xy"], answer["mu"], rtol=1e-12)
+
+
+# ---- the API --------------------------------------------------------------------------------------
+
+def test_page_info_and_decode(served):
+    srv = served["vae-2"]
+    status, page = call(srv, "GET", "/")
+    assert status == 200 and b"/explore.js" in page
+    for path in ("/explore.js", "/explore.css"):
+        assert call(srv, "GET", path)[0] == 200
+    status, info = call(srv, "GET", "/api/info")
+    assert status == 200 and info["latent"] == 2 and len(info["points"]) == len(info["labels"]) == N_MAP
+    status, answer = call(srv, "POST", "/api/decode", {"z": [0.5, -1.0]})
+    assert status == 200
+    model = srv.space.model
+    np.testing.assert_array_equal(np.float32(answer["image"]), model.decode(np.float32([[0.5, -1.0]]))[0])
+
+
+def test_the_conditional_model_decodes_the_label_asked_for(served):
+    srv = served["cvae-2"]
+    status, answer = call(srv, "POST", "/api/decode", {"z": [0.2, 0.1], "label": 7})
+    assert status == 200
+    expected = srv.space.model.decode(np.float32([[0.2, 0.1]]), np.array([7]))[0]
+    np.testing.assert_array_equal(np.float32(answer["image"]), expected)
+    assert call(srv, "POST", "/api/decode", {"z": [0.2, 0.1], "label": 10})[0] == 400
+
+
+BAD = [
+    ("POST", "/api/decode", b'{"z": [0, 0', 400, "not JSON"),
+    ("POST", "/api/decode", b'{"z": [0, 0, 0]}', 400, "list of 2 numbers, got a list of 3"),
+    ("POST", "/api/decode", b'{"z": [NaN, 0]}', 400, "finite"),
+    ("POST", "/api/decode", b'{"z": [Infinity, 0]}', 400, "finite"),
+    ("POST", "/api/decode", b'{"z": [1e999, 0]}', 400, "finite"),
+    ("POST", "/api/decode", b'{"z": ["0", 0]}', 400, "finite number"),
+    ("POST", "/api/decode", b'[0, 0]', 400, "JSON object"),
+    ("POST", "/api/decode", b'{"z": [0, 0], "path": "/etc/passwd"}', 400, "unknown ['path']"),
+    ("POST", "/api/encode", json.dumps({"image": [0.5] * 783}).encode(), 400, "784 numbers"),
+    ("POST", "/api/encode", json.dumps({"image": [2.0] * 784}).encode(), 400, "in [0, 1]"),
+    ("POST", "/api/interpolate", b'{"a": 0, "b": 1000000, "steps": 5}', 400, "'b' must be an integer"),
+    ("POST", "/api/interpolate", b'{"a": 0, "b": 1, "steps": 100000}', 400, "'steps'"),
+    ("POST", "/api/checkpoint", b'{}', 404, "no such API path"),
+    ("GET", "/../../etc/passwd", None, 400, "'..'"),
+    ("GET", "/static/%2e%2e/server.py", None, 400, "'..'"),
+    ("GET", "/server.py", None, 404, "no such page"),
+    ("PUT", "/api/decode", b'{"z": [0, 0]}', 405, "GET and POST only"),
+    ("DELETE", "/", None, 405, "GET and POST only"),
+]
+
+
+@pytest.mark.parametrize("method,path,body,status,reason", BAD, ids=[f"{b[1]}:{b[4]}" for b in BAD])
+def test_a_bad_request_is_a_4xx_with_one_line_and_serving_goes_on(served, method, path, body, status, reason):
+    srv = served["vae-2"]
+    got, answer = call(srv, method, path, body)
+    assert got == status and reason in answer["error"] and "\n" not in answer["error"]
+    assert call(srv, "GET", "/api/info")[0] == 200
+
+
+def test_wrong_host_and_content_type_are_refused(served):
+    srv = served["vae-2"]
+    status, answer = call(srv, "GET", "/api/info", headers={"Host": "evil.example:80"})
+    assert status == 403 and "Host" in answer["error"]
+    status, answer = call(srv, "POST", "/api/decode", b"z=0", headers={"Content-Type": "text/plain"})
+    assert status == 415
+
+
+def test_a_100_mb_body_is_refused_before_it_is_read(served):
+    srv = served["vae-2"]
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+        s.sendall(f"POST /api/decode HTTP/1.1\r\nHost: 127.0.0.1:{srv.port}\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {100 * 2**20}\r\n\r\n".encode() + b"[" * 2**20)          # the first MB of it
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    assert reply.startswith(b"HTTP/1.0 413") or reply.startswith(b"HTTP/1.1 413")
+    assert b"104,857,600 bytes" in reply
+    assert call(srv, "GET", "/api/info")[0] == 200
+
+
+# ---- the command -----------------------------------------------------------------------------------
+
+def serve(*flags):
+    """Start `python -m scratchvae.explore ... --no-browser --port 0`; return (process, address)."""
+    proc = subprocess.Popen([sys.executable, "-m", "scratchvae.explore", *flags, "--no-browser", "--port", "0",
+                             "--points", "200"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    line = proc.stdout.readline()
+    assert "http://127.0.0.1:" in line, line + proc.stderr.read()
+    return proc, line.split("http://127.0.0.1:")[1].split("/")[0]
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130 and err.strip().endswith("interrupted"), err
+
+
+def test_the_command_serves_a_shipped_model_until_interrupted():
+    proc, port = serve("--model", "cvae-2")
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+        conn.request("GET", "/api/info")
+        info = json.loads(conn.getresponse().read())
+        assert info["kind"] == "cvae" and info["conditional"] and len(info["points"]) == 200
+    finally:
+        stop(proc)
+
+
+def test_the_command_reads_a_checkpoint_the_training_loop_wrote(tmp_path):
+    model = VAE(VAEConfig(hidden=(16,), latent=4))
+    checkpoint.save(tmp_path / "checkpoint.npz", model)
+    proc, port = serve("--checkpoint", str(tmp_path / "checkpoint.npz"))
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=10)
+        conn.request("GET", "/api/info")
+        assert json.loads(conn.getresponse().read())["latent"] == 4
+    finally:
+        stop(proc)
+
+
+@pytest.mark.parametrize("make,flags,message", [
+    ("autoencoder", [], "cannot be explored: it holds an autoencoder"),
+    (None, ["--model", "vae-99"], "no shipped model named 'vae-99'"),
+    (None, ["--checkpoint", "/nonexistent/checkpoint.npz"], "checkpoint not found"),
+    (None, ["--port", "70000"], "--port must be a port number"),
+    (None, ["--model", "vae-2", "--checkpoint", "x.npz"], "not allowed with argument"),
+])
+def test_what_it_cannot_show_is_one_line(tmp_path, capsys, make, flags, message):
+    if make == "autoencoder":
+        checkpoint.save(tmp_path / "ae.npz", Autoencoder(AEConfig(hidden=(16,), code=4)))
+        flags = ["--checkpoint", str(tmp_path / "ae.npz")]
+    code = cli.run_main("python -m scratchvae.explore", explore_main, [*flags, "--no-browser"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_a_port_in_use_is_one_line(capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = cli.run_main("python -m scratchvae.explore", explore_main,
+                            ["--model", "vae-2", "--port", str(port), "--no-browser", "--points", "50"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and f"--port {port}" in err
