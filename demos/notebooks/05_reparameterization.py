@@ -245,10 +245,11 @@ for name, forward in (("library", reparameterize), ("exp(logvar) trap", wrong_re
     print(f"{name:<17} sample sd {z.std(0).round(3)}   (asked for {np.exp(0.5 * logvar[0])})")
 
 # %% [markdown]
-# The trap squares σ: 0.5 becomes 0.25 and 2 becomes 4. The project's tests check both things for this reason
-# (`tests/test_losses.py`: samples with mean mu and sd exp(0.5 logvar); `tests/test_gradcheck.py`: the
-# gradients). The opposite mistake, a correct forward with the 0.5 dropped from the backward, is one the
-# gradient check does catch:
+# The trap squares σ: 0.5 becomes 0.25 and 2 becomes 4. The project tests both things for this reason:
+# `tests/test_losses.py` checks that samples have mean mu and sd exp(0.5 logvar), and
+# `python -m scratchvae.gradcheck` (`scratchvae/selfcheck.py`, run by `tests/test_gradcheck.py`) checks the
+# gradients. The opposite mistake, a correct forward with the 0.5 dropped from the backward, is one the gradient
+# check does catch:
 
 # %%
 def backward_without_half(dz, cache):                # DELIBERATELY WRONG backward: the 0.5 is missing
@@ -315,7 +316,7 @@ groups = [("VAE (textbook)", vae_rows[:len(vae_rows) // 2]), ("VAE (fused)", vae
           ("reparameterize (library)", reparam_rows),
           ("exp(logvar) trap", trap), ("backward without 0.5", dropped)]
 fig, ax = plt.subplots(figsize=(10, 3.8))
-for i, (name, group) in enumerate(groups):
+for i, (_, group) in enumerate(groups):
     errors = [max(r.error, 1e-16) for r in group]
     ax.scatter(np.full(len(errors), i) + np.linspace(-0.2, 0.2, len(errors)), errors, s=14,
                c=["tab:green" if r.passed else "tab:red" for r in group])

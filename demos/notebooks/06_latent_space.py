@@ -66,8 +66,8 @@ def train(latent, beta=1.0, epochs=8):
 def show(images, cols, title, ax=None):
     """A grid of 28x28 images (scratchvae.plots.tile) drawn into ax, or a new figure."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(cols * 0.5, np.ceil(len(images) / cols) * 0.5 + 0.4))
-    ax.imshow(plots.tile(images, cols), cmap="gray", vmin=0, vmax=1)
+        _, ax = plt.subplots(figsize=(cols * 0.4, np.ceil(len(images) / cols) * 0.4 + 0.4))
+    ax.imshow(plots.tile(images, cols), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_title(title, fontsize=10)
     ax.axis("off")
     return ax
@@ -122,7 +122,7 @@ steps = 9
 latent_path = vae.interpolate(x_a, x_b, steps)                       # (3, 9, 784)
 t = np.linspace(0, 1, steps)[None, :, None]
 pixel_path = (1 - t) * x_a[:, None, :] + t * x_b[:, None, :]         # (3, 9, 784): the blend, for comparison
-fig, axes = plt.subplots(1, 2, figsize=(11, 2.2))
+fig, axes = plt.subplots(1, 2, figsize=(9.5, 1.9))
 show(latent_path.reshape(-1, 784), steps, "through the latent space: decode((1 - t) mu_a + t mu_b)", axes[0])
 show(pixel_path.reshape(-1, 784), steps, "through pixel space: (1 - t) x_a + t x_b", axes[1])
 plt.show()
@@ -142,16 +142,16 @@ plt.show()
 # %%
 vae2 = train(latent=2)
 mu2, _ = diagnostics.encode_all(vae2, x_test)                        # (2000, 2)
-grid = plots.manifold_grid(12)                                       # (144, 2)
-fig, axes = plt.subplots(1, 2, figsize=(11, 5))
-points = axes[0].scatter(mu2[:, 0], mu2[:, 1], c=y_test, cmap="tab10", s=4, vmin=-0.5, vmax=9.5)
+grid = plots.manifold_grid(10)                                       # (100, 2)
+fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.2))
+points = axes[0].scatter(mu2[:, 0], mu2[:, 1], c=y_test, cmap="tab10", s=5, vmin=-0.5, vmax=9.5, linewidths=0)
 fig.colorbar(points, ax=axes[0], ticks=range(10), label="digit")
 lim = np.abs(grid).max()
 axes[0].add_patch(plt.Rectangle((-lim, -lim), 2 * lim, 2 * lim, fill=False, ls="--", lw=1))
 axes[0].set_xlabel("mu_1")
 axes[0].set_ylabel("mu_2")
 axes[0].set_title("posterior means of 2,000 test digits (dashed: the grid on the right)", fontsize=10)
-show(vae2.decode(grid), 12, "decode(z) over the grid of normal quantiles", axes[1])
+show(vae2.decode(grid), 10, "decode(z) over the grid of normal quantiles", axes[1])
 plt.show()
 inside = (np.abs(mu2) <= lim).all(axis=1).mean()
 print(f"the dashed square holds {0.9 ** 2:.0%} of the prior's mass and {inside:.0%} of the test digits' codes")
@@ -167,7 +167,8 @@ print(f"the dashed square holds {0.9 ** 2:.0%} of the prior's mass and {inside:.
 # %%
 for name, model in (("J = 2", vae2), ("J = 20", vae)):
     parts = evaluate(model, x_test)
-    print(f"{name:>6}: test -ELBO {parts['neg_elbo']:.1f} nats = reconstruction {parts['rec']:.1f} + KL {parts['kl']:.1f}")
+    print(f"{name:>6}: test -ELBO {parts['neg_elbo']:.1f} nats = reconstruction {parts['rec']:.1f} "
+          f"+ KL {parts['kl']:.1f}")
 
 # %% [markdown]
 # ## Posterior collapse
@@ -194,7 +195,8 @@ a_j = diagnostics.activity(mu)                                       # (20,)
 order = np.argsort(-kl_j)
 print(f"sum of KL_j = {kl_j.sum():.2f} nats (the KL of the ELBO, as evaluate() reports it: "
       f"{evaluate(vae, x_test)['kl']:.2f})")
-print(f"active units: {diagnostics.active_units(mu)} of {vae.config.latent}; dimensions under 0.1 nats: {(kl_j < 0.1).sum()}")
+print(f"active units: {diagnostics.active_units(mu)} of {vae.config.latent}; "
+      f"dimensions under 0.1 nats: {(kl_j < 0.1).sum()}")
 print("KL_j, largest first:", kl_j[order].round(2))
 print("A_j,  same order:   ", a_j[order].round(3))
 
@@ -230,7 +232,8 @@ rows = []
 for beta in betas:
     parts = evaluate(models[beta], x_test)
     mu_b, logvar_b = diagnostics.encode_all(models[beta], x_test)
-    rows.append((beta, parts["kl"], parts["rec"], diagnostics.active_units(mu_b), diagnostics.kl_per_dim(mu_b, logvar_b)))
+    rows.append((beta, parts["kl"], parts["rec"], diagnostics.active_units(mu_b),
+                 diagnostics.kl_per_dim(mu_b, logvar_b)))
 print(f"{'beta':>5} {'rate R':>8} {'distortion D':>13} {'-ELBO = D + R':>14} {'active units':>13}")
 for beta, rate, dist, active, _ in rows:
     print(f"{beta:>5g} {rate:>8.2f} {dist:>13.2f} {rate + dist:>14.2f} {active:>10d}/20")

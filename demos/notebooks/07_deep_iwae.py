@@ -119,7 +119,7 @@ print("active units (Var_x E_q[h|x] > 0.01), per layer:", deep.active_units(mean
 # 3. **L_k ≤ L_{k+1}.** The mean of k + 1 weights is the mean, over the k + 1 ways of leaving one weight out,
 #    of the mean of the other k (each w_i appears in k of those k + 1 means):
 #    - (1/(k+1)) Σ_i w_i = (1/(k+1)) Σ_j [ (1/k) Σ_{i≠j} w_i ]  (counting)
-#    - log of that ≥ (1/(k+1)) Σ_j log[ (1/k) Σ_{i≠j} w_i ]  (concavity of log: the log of a mean ≥ the mean of the logs)
+#    - log of that ≥ (1/(k+1)) Σ_j log[ (1/k) Σ_{i≠j} w_i ]  (log is concave: the log of a mean ≥ the mean of logs)
 #    - take E: the left side is L_{k+1}; each leave-one-out mean holds k independent samples from q, so each
 #      term on the right has expectation L_k, and so does their mean: L_{k+1} ≥ L_k.
 #
@@ -140,8 +140,8 @@ for k in ks:
     t0 = time.perf_counter()
     L[k] = log_likelihood(model, x_bin[:n_images], k=k, rng=backend.rng([7, k]))   # (100,) nats, one per image
     gain = L[k] - L[1]
-    print(f"k = {k:>5}: L_k = {L[k].mean():8.2f} nats   L_k - L_1 = {gain.mean():5.2f} ± {gain.std() / np.sqrt(n_images):.2f}"
-          f"   ({time.perf_counter() - t0:.1f} s)")
+    print(f"k = {k:>5}: L_k = {L[k].mean():8.2f} nats   L_k - L_1 = {gain.mean():5.2f} "
+          f"± {gain.std() / np.sqrt(n_images):.2f}   ({time.perf_counter() - t0:.1f} s)")
 
 # %% [markdown]
 # L_k rises with every k and flattens on a log scale of k: the largest k gains several nats over the ELBO (the
