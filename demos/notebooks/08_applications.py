@@ -25,8 +25,9 @@
 #   score sometimes measures simplicity rather than novelty;
 # - measure how much a code knows about the label with a linear probe.
 #
-# Every model is trained here on 10,000 MNIST digits for 5 epochs (seconds each) and measured on 2,000 test
-# digits. The full-size versions are `python demos/mnist_applications.py`.
+# Every model is trained here on the first 10,000 MNIST training digits (less the held-out digit, for the anomaly
+# detectors) for 5 epochs, seconds each, and measured on 2,000 test digits. The full-size versions are
+# `python demos/mnist_applications.py`.
 
 # %%
 import time
