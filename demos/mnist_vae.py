@@ -233,9 +233,10 @@ def draw(model, x_test, y_test, history, out, seed):
     files.append(plots.save_image_grid(samples, out / "samples.png", cols=10,
                                        title="new digits: z ~ N(0, I), decoded"))
     pairs = rng.choice(len(x_test), size=(8, 2), replace=False) if len(x_test) >= 16 else np.zeros((1, 2), int)
-    files.append(plots.save_interpolations(model.interpolate(x_test[pairs[:, 0]], x_test[pairs[:, 1]], steps=10),
-                                           out / "interpolations.png",
-                                           "straight lines in latent space between two test digits"))
+    x_a, x_b = x_test[pairs[:, 0]], x_test[pairs[:, 1]]
+    files.append(plots.save_interpolations(model.interpolate(x_a, x_b, steps=10), out / "interpolations.png",
+                                           "straight lines in latent space between two test digits",
+                                           ends=(x_a, x_b)))
     n_map = min(len(x_test), 5000)
     J = model.config.latent
     view = f"\n(the {J}-D means seen through a 2-D linear view, named on the axes)" if J > 2 else ""
