@@ -3,10 +3,17 @@
 NumPy hands every matrix product to a BLAS library (OpenBLAS in NumPy's wheels), and OpenBLAS starts
 one thread per core unless told otherwise. A product split across two threads finishes only when both
 halves do; on a 2-core machine where another program holds one core, the second half waits for its
-time slice, and every product of every step waits with it. Measured on the project's 2-core VM with
-`demos/mnist_vae.py --epochs 2 --n-train 20000` (demos/RESULTS.md, "BLAS threads"): with one other
-CPU-bound process running, an epoch took far longer with two BLAS threads than with one, while on a
-quiet machine two threads gain only a little. So every command defaults to DEFAULT threads.
+time slice, and every product of every step waits with it. Measured on a 2-core AMD EPYC VM with
+`demos/mnist_vae.py --epochs 2 --n-train 20000` (demos/RESULTS.md, "BLAS threads"), the second epoch:
+
+                        quiet            one other CPU-bound process
+    --threads 1        0.67 to 0.68 s   0.66 to 0.75 s   (1.0 to 1.1x)
+    --threads 2        0.46 to 0.52 s   0.97 to 1.67 s   (2 to 3.3x)
+
+Two threads win about 1.4x on an idle machine and lose 2 to 3x as soon as anything else runs; and
+the figures a run prints depend a little on the thread count (float32 sums added in another order),
+so a fixed default, not one guessed from the load, keeps them the same from run to run. Every command
+therefore defaults to DEFAULT threads; `--threads 2` is there for a machine you know is idle.
 
 Where the choice is applied:
     every command       cli.ArgumentParser gives each command (the demos, bench, gradcheck, the
