@@ -7,10 +7,10 @@ time slice, and every product of every step waits with it. Measured on a 2-core 
 `demos/mnist_vae.py --epochs 2 --n-train 20000` (demos/RESULTS.md, "BLAS threads"), the second epoch:
 
                         quiet            one other CPU-bound process
-    --threads 1        0.67 to 0.68 s   0.66 to 0.75 s   (1.0 to 1.1x)
-    --threads 2        0.46 to 0.52 s   0.97 to 1.67 s   (2 to 3.3x)
+    --threads 1        0.67 to 0.68 s   0.66 to 0.75 s   (0.97 to 1.1x)
+    --threads 2        0.46 to 0.52 s   0.97 to 1.67 s   (2.1 to 3.5x)
 
-Two threads win about 1.4x on an idle machine and lose 2 to 3x as soon as anything else runs; and
+Two threads win about 1.4x on an idle machine and lose 2 to 3.5x as soon as anything else runs; and
 the figures a run prints depend a little on the thread count (float32 sums added in another order),
 so a fixed default, not one guessed from the load, keeps them the same from run to run. Every command
 therefore defaults to DEFAULT threads; `--threads 2` is there for a machine you know is idle.
