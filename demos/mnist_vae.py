@@ -241,8 +241,9 @@ def draw(model, x_test, y_test, history, out, seed):
     J = model.config.latent
     view = f"\n(the {J}-D means seen through a 2-D linear view, named on the axes)" if J > 2 else ""
     mu, _ = model.encode(x_test[:n_map])
+    box = plots.manifold_extent() if J == 2 else None            # the region manifold.png decodes
     files.append(plots.save_latent_scatter(mu, y_test[:n_map], out / "latent.png",
-                                           f"latent means of {n_map} test digits" + view))
+                                           f"latent means of {n_map} test digits" + view, box=box))
     if model.config.latent == 2:
         files.append(plots.save_manifold(model.decode, out / "manifold.png", n=20,
                                          title="decoder over a grid of z at normal quantiles"))

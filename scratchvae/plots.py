@@ -142,12 +142,18 @@ def project_2d(z, labels=None):
     return centred @ w, ("discriminant 1", "discriminant 2")
 
 
-def save_latent_scatter(z, labels, path, title=None):
-    """Latent means coloured by class label (a 2-D linear projection when J > 2)."""
+def save_latent_scatter(z, labels, path, title=None, box=None):
+    """Latent means coloured by class label (a 2-D linear projection when J > 2).
+    box: optional (lo, hi), a dashed square lo <= z1, z2 <= hi: the region manifold.png decodes."""
     xy, (xlabel, ylabel) = project_2d(z, labels)
     labels = backend.to_host(labels)
     fig, ax = plt.subplots(figsize=(6.4, 5.6))
     points = ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap="tab10", s=3, alpha=0.7, vmin=-0.5, vmax=9.5)
+    if box is not None:
+        lo, hi = box
+        ax.add_patch(plt.Rectangle((lo, lo), hi - lo, hi - lo, fill=False, linestyle="--",
+                                   edgecolor="black", linewidth=1, label="the grid of manifold.png"))
+        ax.legend(loc="upper right", fontsize=8)
     fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -165,6 +171,11 @@ def manifold_grid(n):
     q = np.array([NormalDist().inv_cdf(p) for p in np.linspace(*MANIFOLD_P, n)])
     z1, z2 = np.meshgrid(q, q[::-1])                      # rows top to bottom: z2 decreasing
     return np.stack([z1.ravel(), z2.ravel()], axis=1)    # (n*n, 2)
+
+
+def manifold_extent():
+    """(lo, hi): the z range of the manifold grid in each coordinate, Phi^-1(0.05) to Phi^-1(0.95)."""
+    return tuple(NormalDist().inv_cdf(p) for p in MANIFOLD_P)
 
 
 def manifold_ticks(n, side, values=(-1.5, -1, -0.5, 0, 0.5, 1, 1.5)):
@@ -192,7 +203,7 @@ def save_manifold(decode, path, n=20, title=None):
     ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks(at, labels)
     ax.set_yticks([mosaic.shape[0] - 1 - y for y in at], labels)      # z2 grows upward, as in latent.png
-    lo, hi = (NormalDist().inv_cdf(p) for p in MANIFOLD_P)
+    lo, hi = manifold_extent()
     ax.set_xlabel(f"z1 (cells at normal quantiles: equal prior mass per column; {lo:.2f} to {hi:.2f} "
                   f"covers {MANIFOLD_P[1] - MANIFOLD_P[0]:.0%})", fontsize=9)
     ax.set_ylabel("z2 (the same spacing)", fontsize=9)

@@ -84,3 +84,12 @@ def test_kl_bars_are_labelled_with_their_dimension(figures):
     ax = figures[0].axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "3", "0", "2"]
     np.testing.assert_allclose([b.get_height() for b in ax.patches], [3.0, 1.5, 0.1, 0.0])
+
+
+def test_the_latent_map_marks_the_region_the_manifold_decodes(figures):
+    lo, hi = plots.manifold_extent()
+    assert lo == pytest.approx(-1.6449, abs=1e-4) and hi == pytest.approx(1.6449, abs=1e-4)
+    z, labels = np.random.default_rng(0).standard_normal((50, 2)), np.arange(50) % 10
+    plots.save_latent_scatter(z, labels, "unused.png", box=(lo, hi))
+    (square,) = [p for p in figures[0].axes[0].patches if p.get_label() == "the grid of manifold.png"]
+    assert square.get_xy() == pytest.approx((lo, lo)) and square.get_width() == pytest.approx(hi - lo)
