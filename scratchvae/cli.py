@@ -86,6 +86,8 @@ class ArgumentParser(argparse.ArgumentParser):
     unset unless typed (SUPPRESS), so `--threads 2 check` and `check --threads 2` both count.
     """
 
+    subcommand = False                # True for a subcommand's parser: the top parser applies --threads
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", _DefaultsFormatter)
         super().__init__(*args, **kwargs)
@@ -93,8 +95,6 @@ class ArgumentParser(argparse.ArgumentParser):
                           help=f"BLAS threads for the matrix products (default: {threads.DEFAULT}, "
                                "which stays fast when other programs share the cores; "
                                "it overrides OPENBLAS_NUM_THREADS)")
-
-    subcommand = False                # True for a subcommand's parser: the top parser applies --threads
 
     def add_subparsers(self, **kwargs):
         kwargs.setdefault("parser_class", _SubcommandParser)
