@@ -231,9 +231,11 @@ def check_model(model, x, component=None, seed=0, step=None):
                    lambda: model.objective(x, backend.rng(seed), backward=False, step=step)["loss"])
 
 
-COLUMNS = ("Each row is one tensor: its shape; the worst entry, where |analytic - numeric| is largest; the "
-           "hand-written (analytic) and the finite-difference (numeric) gradient there; the relative error "
-           "max|a - n| / max(|a| + |n|) over the whole tensor; ok, or FAIL above {threshold:.0e}.")
+COLUMNS = """\
+Each row is one tensor of the component named above it: its shape; the worst entry, where
+|analytic - numeric| is largest; the hand-written (analytic) and the finite-difference (numeric)
+gradient there; the relative error max|a - n| / max(|a| + |n|) over the whole tensor; ok, or
+FAIL above {threshold:.0e}."""
 
 
 def format_report(rows, legend=False):
@@ -248,8 +250,7 @@ def format_report(rows, legend=False):
     iw = max(11, *(len(str(r.index)) for r in rows))
     head = f"  {'tensor':<{tw}} {'shape':<{sw}} {'worst entry':<{iw}} " \
            f"{'analytic':>10} {'numeric':>10} {'rel. error':>10}  result"
-    legend_text = COLUMNS.format(threshold=rows[0].threshold)
-    lines = [textwrap.fill(legend_text, 100, break_on_hyphens=False), ""] if legend else []
+    lines = [COLUMNS.format(threshold=rows[0].threshold), ""] if legend else []
     lines += ["component", head, "-" * len(head)]
     group, component = None, None
     for r in rows:
