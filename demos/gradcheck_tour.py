@@ -64,11 +64,11 @@ def step_1():
     """)
     print("\n" + gc.format_report(rows))
     say(f"""
-        How to read a row (one row per tensor):
-          component    what was checked (the name you gave, or repr(layer))
+        How to read the table (one row per tensor, under the name of its component):
+          component    what was checked (the name you gave, or repr(layer)), on a line of its own
           tensor       which gradient: x is the input gradient dx; W and b are the parameter gradients
           shape        the tensor's shape; the gradient must have the same one
-          worst        the index where |analytic - numeric| is largest: where to look when a row fails
+          worst entry  the index where |analytic - numeric| is largest: where to look when a row fails
           analytic     your backward's value at that entry
           numeric      the centred difference at that entry
           rel. error   max |a - n| / max(|a| + |n|) over the whole tensor: scale-free, so one threshold

@@ -1,6 +1,6 @@
 """Train a variational autoencoder on MNIST and look at what it learned.
 
-    python demos/mnist_vae.py                      # 10 epochs of the default VAE, about a minute on 2 cores
+    python demos/mnist_vae.py                      # 10 epochs of the default VAE, about 35 s on 2 idle cores
     python demos/mnist_vae.py --latent-dim 2       # adds the decoded latent manifold picture
     python demos/mnist_vae.py --resume --epochs 5  # five more epochs from runs/mnist_vae/checkpoint.npz
     python demos/mnist_vae.py --conditional --out runs/mnist_cvae   # the conditional VAE: ask for a digit
@@ -237,15 +237,17 @@ def draw(model, x_test, y_test, history, out, seed):
     files.append(plots.save_image_grid(samples, out / "samples.png", cols=10,
                                        title="new digits: z ~ N(0, I), decoded"))
     pairs = rng.choice(len(x_test), size=(8, 2), replace=False) if len(x_test) >= 16 else np.zeros((1, 2), int)
-    files.append(plots.save_interpolations(model.interpolate(x_test[pairs[:, 0]], x_test[pairs[:, 1]], steps=10),
-                                           out / "interpolations.png",
-                                           "straight lines in latent space between two test digits"))
+    x_a, x_b = x_test[pairs[:, 0]], x_test[pairs[:, 1]]
+    files.append(plots.save_interpolations(model.interpolate(x_a, x_b, steps=10), out / "interpolations.png",
+                                           "straight lines in latent space between two test digits",
+                                           ends=(x_a, x_b)))
     n_map = min(len(x_test), 5000)
     J = model.config.latent
     view = f"\n(the {J}-D means seen through a 2-D linear view, named on the axes)" if J > 2 else ""
     mu, _ = model.encode(x_test[:n_map])
+    box = plots.manifold_extent() if J == 2 else None            # the region manifold.png decodes
     files.append(plots.save_latent_scatter(mu, y_test[:n_map], out / "latent.png",
-                                           f"latent means of {n_map} test digits" + view))
+                                           f"latent means of {n_map} test digits" + view, box=box))
     if model.config.latent == 2:
         files.append(plots.save_manifold(model.decode, out / "manifold.png", n=20,
                                          title="decoder over a grid of z at normal quantiles"))

@@ -31,7 +31,7 @@ The folder listing is the table of contents; each module teaches one idea.
     checkpoint   atomic .npz save and load                plots        pictures
     bench        speed against the matrix-product floor   diagnostics  KL per latent dimension, active units
     auroc        the AUROC by ranks, ties counted half
-    schedule     the IWAE paper's training recipe
+    schedule     the IWAE paper's training recipe          threads      BLAS threads: one, unless --threads N
 """
 from .models.autoencoder import AEConfig, Autoencoder
 from .models.vae import VAE, VAEConfig

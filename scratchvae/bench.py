@@ -15,6 +15,9 @@ Nothing here asserts a time; the figures are for people.
     python -m scratchvae.bench                         # NumPy, median of 3 epochs after a warm-up
     python -m scratchvae.bench --torch /tmp/torchref/bin/python
     python -m scratchvae.bench --backend cupy --batch-size 512
+    python -m scratchvae.bench --threads 2             # every figure with 2 BLAS threads (default 1)
+
+The fast path's epoch is also timed with 1 and 2 BLAS threads (scratchvae/threads.py says why it matters).
 """
 import json
 import os
@@ -29,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, cli
+from . import backend, cli, threads
 from .data import load_mnist
 from .fast import Adam as FusedAdam
 from .fast import engine
@@ -201,6 +204,11 @@ def main(argv=None):
     steps = -(-x.shape[0] // args.batch_size)
     info = machine()
     epoch_s, loss = time_training(config, x, args.batch_size, args.epochs)
+    by_threads = {args.threads: epoch_s}          # the fast path's epoch at 1 and 2 BLAS threads as well
+    for n in (1, 2):
+        if n not in by_threads:
+            with threads.limited(n):
+                by_threads[n] = time_training(config, x, args.batch_size, args.epochs)[0]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024     # before the textbook run's temporaries
     shapes = matmul_shapes(VAE(config), args.batch_size)
     floor_s = time_floor(shapes, steps, backend.float_dtype())
@@ -213,7 +221,8 @@ def main(argv=None):
               "images_per_second": x.shape[0] / epoch_s, "textbook_epoch_seconds": text_s,
               "matmul_floor_seconds": floor_s, "matmuls_per_step": len(shapes), "ratio_to_floor": epoch_s / floor_s,
               "peak_rss_mb": peak_mb, "last_train_loss": loss, "textbook_last_train_loss": text_loss,
-              "step_ms": profile}
+              "step_ms": profile, "blas_threads": args.threads,
+              "epoch_seconds_by_threads": {str(n): t for n, t in sorted(by_threads.items())}}
     if args.torch:
         torch_s = time_torch(args.torch, args.torch_script, args.epochs)
         if torch_s is not None:
@@ -226,6 +235,9 @@ def main(argv=None):
     w = 31                                         # one label column, so the figures line up
     print(f"  {f'epoch, fast path (median of {args.epochs})':{w}s} {epoch_s:8.3f} s   "
           f"{result['images_per_second']:9,.0f} images/s")
+    for n in (1, 2):
+        print(f"  {f'epoch, fast path, {n} BLAS thread' + 's' * (n > 1):{w}s} {by_threads[n]:8.3f} s   "
+              f"ratio {by_threads[n] / by_threads[1]:.2f} (to 1 thread)")
     print(f"  {'epoch, textbook code':{w}s} {text_s:8.3f} s   ratio {text_s / epoch_s:.2f} (textbook / fast)")
     print(f"  {f'matmul floor ({len(shapes)} per step)':{w}s} {floor_s:8.3f} s   ratio {result['ratio_to_floor']:.2f}"
           " (fast / floor)")

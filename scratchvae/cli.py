@@ -19,7 +19,8 @@ command's own validation, which is a bug to fix, not a message to hide.
 
 The helpers below check a command's inputs BEFORE any work starts, so nothing trained is lost:
 
-    ArgumentParser        argparse with --help showing defaults and a bad flag as one line (UsageError)
+    ArgumentParser        argparse with --help showing defaults and a bad flag as one line (UsageError),
+                          and --threads N, the BLAS threads, applied as soon as the flags are parsed
     output_folder(...)    --out: '' / a file / a path under a file / not writable / a previous run's files
     check_memory(...)     refuse a model or batch whose arrays would not fit in this machine's memory
 
@@ -33,6 +34,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import threads
 from .errors import UserError
 from .memory import available_memory, human_bytes, mlp_bytes  # noqa: F401  (mlp_bytes: the commands' estimates)
 
@@ -68,18 +70,50 @@ class _DefaultsFormatter(argparse.HelpFormatter):
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse, with two changes: --help shows every default, and a bad flag raises UsageError.
+    """argparse, with three changes: --help shows every default, a bad flag raises UsageError, and
+    every command gets --threads N, the number of BLAS threads (scratchvae/threads.py says why).
 
     argparse's own error() prints the whole usage block before its message and exits; raised as
     UsageError instead, it reaches run_main and becomes one line naming the flag.
+    --threads is applied inside parse_known_args (which parse_args calls), so it takes effect before
+    the command does any work. A subcommand's parser (exercises check) has the flag too; it is left
+    unset unless typed (SUPPRESS), so `--threads 2 check` and `check --threads 2` both count.
     """
+
+    subcommand = False                # True for a subcommand's parser: the top parser applies --threads
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", _DefaultsFormatter)
         super().__init__(*args, **kwargs)
+        self.add_argument("--threads", type=_thread_count, default=argparse.SUPPRESS, metavar="N",
+                          help=f"BLAS threads for the matrix products (default: {threads.DEFAULT}, "
+                               "which stays fast when other programs share the cores; "
+                               "it overrides OPENBLAS_NUM_THREADS)")
+
+    def add_subparsers(self, **kwargs):
+        kwargs.setdefault("parser_class", _SubcommandParser)
+        return super().add_subparsers(**kwargs)
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if not self.subcommand:
+            namespace.threads = getattr(namespace, "threads", threads.DEFAULT)
+            threads.use(namespace.threads)
+        return namespace, extras
 
     def error(self, message):
         raise UsageError(f"{message} (--help lists the flags)")
+
+
+class _SubcommandParser(ArgumentParser):
+    subcommand = True
+
+
+def _thread_count(text):
+    try:
+        return threads.check(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of threads >= 1, got {text!r}") from None
 
 
 def apply_preset(args, preset, argv=None, parser=None):

@@ -141,30 +141,53 @@ def _classifier_and_conditional():
                                                            name)
 
 
-def all_checks():
-    """(name, thunk) pairs; each thunk returns a list of CheckRow."""
-    yield from _layers()
-    yield from _losses()
-    yield from _models()
-    yield from _classifier_and_conditional()
-    yield from _deep()
+GROUPS = (("layers", "layers (nn/)", _layers),          # (key for -k, heading in the table, checks)
+          ("losses", "losses, the KL and the reparameterization (nn/)", _losses),
+          ("models", "autoencoders and VAEs, whole objectives (models/)", _models),
+          ("conditional", "classifier and conditional VAE (models/)", _classifier_and_conditional),
+          ("deep", "deep VAEs and the importance-weighted bound (models/deep.py, nn/gaussian.py)", _deep))
+
+
+def all_checks(pattern=None):
+    """(name, thunk) pairs; each thunk returns a list of CheckRow, labelled with its group's heading.
+    pattern: keep only the checks whose name or group key (layers, losses, models, conditional, deep)
+    contains it, case ignored, as pytest's -k does with test names."""
+    for key, heading, checks in GROUPS:
+        for name, thunk in checks():
+            if pattern is None or pattern.lower() in f"{key} {name}".lower():
+                yield name, lambda thunk=thunk, heading=heading: _labelled(thunk(), heading)
+
+
+def _labelled(rows, group):
+    for row in rows:
+        row.group = group
+    return rows
 
 
 def main(argv=None):
     parser = ArgumentParser(prog="python -m scratchvae.gradcheck",
-                                     description="Check every analytic gradient in scratchvae against "
-                                                 "centred finite differences in float64.")
+                            description="Check every analytic gradient in scratchvae against "
+                                        "centred finite differences in float64.")
     parser.add_argument("--backend", default=None, choices=["numpy", "cupy", "cpu", "gpu"],
                         help="array backend (default: SCRATCHVAE_BACKEND or numpy)")
+    parser.add_argument("-k", dest="pattern", metavar="PATTERN", default=None,
+                        help="only the checks whose name or group (layers, losses, models, conditional, deep) contains "
+                             "PATTERN, case ignored: -k kl, -k deep, -k Dense")
     args = parser.parse_args(argv)
     if args.backend:
         try:
             backend.use(args.backend)
         except backend.BackendError as err:
             raise UsageError(f"--backend {args.backend}: {err}") from None
+    checks = list(all_checks(args.pattern))
+    if not checks:
+        names = ", ".join(name for name, _ in all_checks())
+        raise UsageError(f"-k {args.pattern!r} matches no check's name or group; the checks are: {names}")
     t0 = time.perf_counter()
-    rows = [row for _, thunk in all_checks() for row in thunk()]
+    rows = [row for _, thunk in checks for row in thunk()]
     seconds = time.perf_counter() - t0
-    print(format_report(rows))
+    print(format_report(rows, legend=True))
     print("\n" + summary(rows, seconds, backend.name()))
+    if args.pattern:
+        print(f"-k {args.pattern!r}: {len(checks)} of {len(list(all_checks()))} checks")
     return 1 if any(not r.passed for r in rows) else 0

@@ -1,14 +1,18 @@
 """Every test that takes the `xp` fixture runs once per backend: NumPy; "strict", a NumPy-backed
 stand-in for CuPy that refuses what CuPy refuses (strict_backend.py), so the CuPy code path is tested
 on every machine; and CuPy where it is installed and a GPU answers. Tests that only make sense on the
-CPU use NumPy directly."""
+CPU use NumPy directly.
+
+The BLAS threads are set once here, to the commands' default (scratchvae/threads.py), so the suite
+does not start one BLAS thread per core on a machine that other programs share."""
 import numpy as np
 import pytest
 from strict_backend import StrictArray, strict
 
-from scratchvae import backend
+from scratchvae import backend, threads
 
 backend.register("strict", strict, StrictArray)
+threads.use(threads.DEFAULT)
 BACKENDS = [*backend.available(), "strict"]
 
 

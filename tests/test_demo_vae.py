@@ -76,7 +76,12 @@ def test_benchmark_reports_its_figures(tmp_path, capsys):
     assert result["steps_per_epoch"] == 4 and result["matmuls_per_step"] == 11
     assert result["epoch_seconds"] > 0 and result["matmul_floor_seconds"] > 0
     assert result["ratio_to_floor"] == pytest.approx(result["epoch_seconds"] / result["matmul_floor_seconds"])
-    assert "ratio" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "ratio" in out
+    # the fast path's epoch at 1 and 2 BLAS threads; the default run's own figure is the 1-thread one
+    assert result["blas_threads"] == 1 and set(result["epoch_seconds_by_threads"]) == {"1", "2"}
+    assert result["epoch_seconds_by_threads"]["1"] == result["epoch_seconds"]
+    assert "epoch, fast path, 1 BLAS thread " in out and "epoch, fast path, 2 BLAS threads" in out
 
 
 def test_matmul_shapes_of_the_default_vae():

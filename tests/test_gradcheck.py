@@ -82,7 +82,8 @@ def test_checker_catches_a_transposed_weight_gradient():
 def test_command_prints_table_and_exits_zero(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
-    assert "worst relative error" in out and "VAE (Bernoulli)" in out and "FAIL" not in out
+    assert "worst relative error" in out and "\nVAE (Bernoulli)\n" in out and " 0 failed " in out
+    assert not any(line.endswith("FAIL") for line in out.splitlines())
 
 
 def test_numerical_gradient_reaches_strided_views():
@@ -209,3 +210,41 @@ def test_a_float32_computation_is_told_to_keep_float64():
     right = gc.check_loss(lambda x_hat, x: (np.sum((x_hat - x) ** 2) / 4, 2 * (x_hat - x) / 4),
                           {"x_hat": randn(np, 8, 4, 6), "x": randn(np, 9, 4, 6)}, ["x_hat"])[0]
     assert right.passed and right.precision == "float64"
+
+
+# ---- the command's table: whole names, grouped, filtered ---------------------------------------------
+
+def test_no_name_is_cut_short_and_rows_sit_under_their_component():
+    long_name = "DeepVAE 2 layer(s), iwae k=50, a component name longer than any column"
+    rows = [gc.CheckRow(long_name, "encoder.10.W_with_a_long_name", (400, 784), 1e-11, (399, 783), 0.5, 0.5,
+                        group="a group heading"),
+            gc.CheckRow(long_name, "b", (784,), 1e-11, (3,), 0.25, 0.25, group="a group heading")]
+    lines = gc.format_report(rows).splitlines()
+    assert "~" not in "\n".join(lines)
+    assert lines.count(long_name) == 1 and "== a group heading ==" in lines     # the name once, on its own line
+    at = lines.index(long_name)
+    assert lines[at + 1].split()[:3] == ["encoder.10.W_with_a_long_name", "(400,", "784)"]
+    assert lines[at + 2].split()[0] == "b"
+
+
+def test_k_runs_only_the_matching_checks_under_their_group_heading(capsys):
+    assert main(["-k", "gaussian_KL"]) == 0                          # case ignored
+    out = capsys.readouterr().out
+    assert "== losses, the KL and the reparameterization (nn/) ==" in out
+    assert "\ngaussian_kl\n" in out and "Dense" not in out and "DeepVAE" not in out
+    assert "-k 'gaussian_KL': 1 of " in out and "2 tensors checked" in out
+    assert out.startswith("Each row is one tensor")                   # the columns are explained first
+
+
+def test_k_matches_a_group_key():
+    names = [name for name, _ in all_checks("deep")]
+    assert names[0] == "gaussian_log_density" and all(n.startswith("DeepVAE") for n in names[1:])
+    rows = dict(all_checks("deep"))["gaussian_log_density"]()
+    assert {r.group for r in rows} == {"deep VAEs and the importance-weighted bound (models/deep.py, nn/gaussian.py)"}
+
+
+def test_k_that_matches_nothing_is_one_line_and_exit_2(capsys):
+    from scratchvae.cli import run_main
+    assert run_main("python -m scratchvae.gradcheck", main, ["-k", "no-such-check"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "-k 'no-such-check' matches no check" in err[0] and "gaussian_kl" in err[0]

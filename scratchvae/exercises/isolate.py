@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import backend
+from .. import backend, threads
 from .runner import FAILING, Result, run, shown
 from .track import TRACK, find
 
@@ -44,6 +44,9 @@ def _one_child(pending):
     read_end, write_end = os.pipe()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT),
                                                                       os.environ.get("PYTHONPATH")]))}
+    n = threads.current()                                # the command's --threads: a new process starts with
+    if n:                                                # the BLAS default, so the count travels in the env
+        env.update(OPENBLAS_NUM_THREADS=str(n), OMP_NUM_THREADS=str(n), MKL_NUM_THREADS=str(n))
     child = subprocess.Popen([sys.executable, "-m", "scratchvae.exercises.isolate", str(write_end)],
                              stdin=subprocess.PIPE, pass_fds=(write_end,), env=env)
     os.close(write_end)                                  # the child holds the only writer: EOF when it ends

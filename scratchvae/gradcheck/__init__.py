@@ -57,6 +57,7 @@ class CheckRow:
     value: float = None   # the tensor's own entry at index (the input there), for the hint
     hint: str = ""        # on failure: the likely mistake, read from the pattern (diagnose.py)
     precision: str = "float64"   # the float type the component computed in (its value, its gradient)
+    group: str = ""       # the part of the library it belongs to (selfcheck.py sets it; the table's headings)
 
     @property
     def passed(self):
@@ -247,22 +248,39 @@ def check_model(model, x, component=None, seed=0, step=None):
                    lambda: model.objective(x, backend.rng(seed), backward=False, step=step)["loss"])
 
 
-def _fit(text, width):
-    return text if len(text) <= width else text[:width - 1] + "~"
+COLUMNS = """\
+Each row is one tensor of the component named above it: its shape; the worst entry, where
+|analytic - numeric| is largest; the hand-written (analytic) and the finite-difference (numeric)
+gradient there; the relative error max|a - n| / max(|a| + |n|) over the whole tensor; ok, or
+FAIL above {threshold:.0e}."""
 
 
-def format_report(rows):
-    """A table that fits 100 columns: component, tensor, shape, worst entry, analytic, numeric, error, verdict;
-    then one line per failed tensor naming the worst entry, the input there and the likely mistake."""
-    head = f"{'component':<24} {'tensor':<12} {'shape':<10} {'worst':<9} " \
+def format_report(rows, legend=False):
+    """The table: each component's name on a line of its own (never cut short), its tensors indented
+    below with shape, worst entry, analytic, numeric, relative error and verdict; a heading wherever the
+    rows' group changes (selfcheck.py sets it). Then one paragraph per failed tensor naming the worst
+    entry, the input there and the likely mistake. legend=True starts with what the columns mean."""
+    if not rows:
+        return "(no gradients checked)"
+    tw = max(8, *(len(r.tensor) for r in rows))                 # column widths from the rows themselves
+    sw = max(8, *(len(str(r.shape)) for r in rows))
+    iw = max(11, *(len(str(r.index)) for r in rows))
+    head = f"  {'tensor':<{tw}} {'shape':<{sw}} {'worst entry':<{iw}} " \
            f"{'analytic':>10} {'numeric':>10} {'rel. error':>10}  result"
-    lines = [head, "-" * len(head)]
+    lines = [COLUMNS.format(threshold=rows[0].threshold), ""] if legend else []
+    lines += ["component", head, "-" * len(head)]
+    group, component = None, None
     for r in rows:
-        start = f"{_fit(r.component, 24):<24} {_fit(r.tensor, 12):<12} {_fit(str(r.shape), 10):<10} "
+        if r.group and r.group != group:
+            lines += ([""] if group is not None else []) + [f"== {r.group} =="]
+        if (r.group, r.component) != (group, component):
+            lines.append(r.component)
+        group, component = r.group, r.component
+        start = f"  {r.tensor:<{tw}} {str(r.shape):<{sw}} "
         if r.error == float("inf") and not r.index:          # a gradient of the wrong shape: no entries to compare
-            lines.append(start + f"{'-':<9} {'(gradient of another shape)':>32}  FAIL")
+            lines.append(start + f"{'-':<{iw}} {'(gradient of another shape)':>32}  FAIL")
             continue
-        lines.append(start + f"{_fit(str(r.index), 9):<9} {r.analytic:>10.4g} {r.numeric:>10.4g} {r.error:>10.2e}  "
+        lines.append(start + f"{str(r.index):<{iw}} {r.analytic:>10.4g} {r.numeric:>10.4g} {r.error:>10.2e}  "
                      f"{'ok' if r.passed else 'FAIL'}")
     failed = [r for r in rows if not r.passed]
     if failed:
