@@ -129,8 +129,9 @@ print(gradcheck.format_report(gradcheck.check_loss(bce_with_logits, {"logits": l
 # %%
 x_hat, x = rng.random((4, 6)), rng.random((4, 6))
 sigma = 0.1
+constant = 6 * np.log(sigma * np.sqrt(2 * np.pi))                    # D log(sigma sqrt(2 pi)), D = 6
 print(f"gaussian_nll {gaussian_nll(x_hat, x, sigma)[0]:.4f}   "
-      f"mse / (2 sigma^2) + D log(sigma sqrt(2 pi)) {mse(x_hat, x)[0] / (2 * sigma**2) + 6 * np.log(sigma * np.sqrt(2 * np.pi)):.4f}")
+      f"mse / (2 sigma^2) + D log(sigma sqrt(2 pi)) {mse(x_hat, x)[0] / (2 * sigma**2) + constant:.4f}")
 rows = gradcheck.check_loss(lambda x_hat, x: gaussian_nll(x_hat, x, sigma), {"x_hat": x_hat, "x": x}, wrt=["x_hat"],
                             component="gaussian_nll")
 print(gradcheck.format_report(rows))
@@ -298,7 +299,8 @@ print(f"q's mass on the grid: between {q_mass.sum(axis=1).min():.6f} and {q_mass
 print(f"{'digit':>5s} {'log p(x)':>9s} {'L_1000':>9s} {'ELBO':>9s} {'gap':>6s} {'KL(q||post)':>11s}")
 for i in range(8):
     print(f"{y_eval[i]:5d} {log_px[i]:9.2f} {iwae[i]:9.2f} {elbo[i]:9.2f} {gap[i]:6.2f} {kl_post[i]:11.2f}")
-print(f"{'mean':>5s} {log_px.mean():9.2f} {iwae.mean():9.2f} {elbo.mean():9.2f} {gap.mean():6.2f} {kl_post.mean():11.2f}")
+print(f"{'mean':>5s} {log_px.mean():9.2f} {iwae.mean():9.2f} {elbo.mean():9.2f} {gap.mean():6.2f} "
+      f"{kl_post.mean():11.2f}")
 print(f"largest |gap - KL(q||posterior)| over the 100 images: {np.abs(gap - kl_post).max():.1e} nats")
 print(f"ELBO <= L_1000 for {np.mean(elbo <= iwae):.0%} of the images; L_1000 above log p(x) for "
       f"{np.mean(iwae > log_px):.0%}, by at most {np.max(iwae - log_px):.2f} nats")
