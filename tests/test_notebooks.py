@@ -28,9 +28,13 @@ def cells(path):
 def first_difference(a, b):
     """A sentence naming the first cell where the two cell lists differ, or None if they agree."""
     for i, (x, y) in enumerate(zip(a, b)):
-        if x != y:
-            what = "type" if x[0] != y[0] else "source"
-            return f"cell {i + 1} differs in {what}: source {x[1][:60]!r}, rendering {y[1][:60]!r}"
+        if x[0] != y[0]:
+            return f"cell {i + 1} differs in type: {x[0]} in the source, {y[0]} in the rendering"
+        if x[1] != y[1]:
+            lines = list(zip(x[1].splitlines() + [""], y[1].splitlines() + [""]))
+            k, (mine, theirs) = next(((k, pair) for k, pair in enumerate(lines) if pair[0] != pair[1]),
+                                     (len(lines) - 1, (repr(x[1][-5:]), repr(y[1][-5:]))))   # only line ends differ
+            return f"cell {i + 1} differs in source, line {k + 1}: source {mine[:70]!r}, rendering {theirs[:70]!r}"
     if len(a) != len(b):
         return f"the source has {len(a)} cells, the rendering {len(b)}"
     return None
@@ -99,7 +103,10 @@ def test_the_checks_catch_a_stale_or_unexecuted_rendering():
     """The checks above can fail: an edited source, a missing cell, out-of-order and failed runs."""
     source = [("markdown", "# Title"), ("code", "x = 1"), ("code", "print(x)")]
     assert first_difference(source, source) is None
-    assert "cell 2 differs in source" in first_difference(source, [source[0], ("code", "x = 2"), source[2]])
+    assert "cell 2 differs in source, line 1" in first_difference(source, [source[0], ("code", "x = 2"), source[2]])
+    assert "line 2" in first_difference([("code", "a\nb")], [("code", "a\nc")])
+    assert "line 2" in first_difference([("code", "a\nb")], [("code", "a")])
+    assert "differs in source" in first_difference([("code", "a\n")], [("code", "a")])
     assert "cell 1 differs in type" in first_difference(source, [("code", "# Title"), *source[1:]])
     assert "3 cells, the rendering 2" in first_difference(source, source[:2])
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1", execution_count=1),
