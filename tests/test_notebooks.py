@@ -9,6 +9,7 @@ A source edited without re-rendering fails test_rendering_matches_its_source, na
 that differs; a rendering saved before it finished, or with a cell that raised, fails
 test_rendering_was_executed_in_order.
 """
+import re
 from pathlib import Path
 
 import jupytext
@@ -18,6 +19,7 @@ import pytest
 FOLDER = Path(__file__).resolve().parents[1] / "demos" / "notebooks"
 SOURCES = sorted(FOLDER.glob("[0-9][0-9]_*.py"))
 MAX_BYTES = 1_000_000                 # a rendering this large holds too many or too large pictures
+MACHINE_PATH = re.compile(r"(/work/|/home/|/tmp/|/Users/|[A-Z]:\\\\Users)")   # a path of the machine that rendered it
 
 
 def cells(path):
@@ -84,6 +86,9 @@ def test_rendering_was_executed_in_order(source):
     assert execution_problems(nb) == []
     assert images(nb) >= 1, f"{rendering.name} has no picture among its outputs"
     assert rendering.stat().st_size < MAX_BYTES, f"{rendering.name} is {rendering.stat().st_size:,} bytes"
+    leaked = MACHINE_PATH.search(rendering.read_text())
+    assert leaked is None, f"{rendering.name} names a path of the machine that rendered it: " \
+                           f"...{rendering.read_text()[max(leaked.start() - 40, 0):leaked.end() + 40]!r}..."
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
@@ -100,7 +105,7 @@ def test_notebook_ends_with_a_picture_and_the_exercises(source):
 
 
 def test_the_checks_catch_a_stale_or_unexecuted_rendering():
-    """The checks above can fail: an edited source, a missing cell, out-of-order and failed runs."""
+    """The checks above can fail: an edited source, a missing cell, out-of-order and failed runs, a leaked path."""
     source = [("markdown", "# Title"), ("code", "x = 1"), ("code", "print(x)")]
     assert first_difference(source, source) is None
     assert "cell 2 differs in source, line 1" in first_difference(source, [source[0], ("code", "x = 2"), source[2]])
@@ -117,3 +122,5 @@ def test_the_checks_catch_a_stale_or_unexecuted_rendering():
     nb.cells[1].execution_count = 2
     nb.cells[1].outputs = [nbformat.v4.new_output("error", ename="NameError", evalue="x", traceback=[])]
     assert "error output: NameError" in execution_problems(nb)[0]
+    assert MACHINE_PATH.search('"text": "/tmp/ipykernel_7/1.py:3: RuntimeWarning"')         # a leaked path
+    assert MACHINE_PATH.search("scratchvae/nn/dense.py, demos/notebooks/run_all.py") is None  # the repository's own
