@@ -14,6 +14,7 @@ tests/test_notebooks.py checks that every committed .ipynb is such a rendering o
 Needs the `notebooks` extra: pip install -e ".[notebooks]".
 """
 import asyncio
+import re
 import sys
 import time
 from pathlib import Path
@@ -46,6 +47,9 @@ def sources(names=()):
     return chosen
 
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")          # IPython colours its tracebacks; a log wants plain text
+
+
 class NotebookFailed(Exception):
     """A cell raised, or the notebook ran past its time limit; the message names the notebook and cell."""
 
@@ -54,7 +58,7 @@ def execute(path, timeout, kernel="python3"):
     """Run the notebook read from path (a jupytext .py) in a fresh kernel; return the executed notebook."""
     import jupytext
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellExecutionError, DeadKernelError
 
     nb = jupytext.read(path)
     current = {"index": None}
@@ -62,7 +66,7 @@ def execute(path, timeout, kernel="python3"):
     def started(cell, cell_index, **_):
         current["index"] = cell_index
 
-    client = NotebookClient(nb, timeout=timeout, kernel_name=kernel, record_timing=False,
+    client = NotebookClient(nb, timeout=None, kernel_name=kernel, record_timing=False,   # the limit is per notebook
                             resources={"metadata": {"path": str(HERE)}}, on_cell_start=started)
 
     def where():
@@ -72,13 +76,21 @@ def execute(path, timeout, kernel="python3"):
         first = nb.cells[i].source.strip().splitlines()[:1] or [""]
         return f"cell {i + 1} of {len(nb.cells)} ({first[0][:70]!r})"
 
+    def late():
+        return NotebookFailed(f"{path.name}: ran past --timeout {timeout:g} s, in {where()}")
+
+    started_at = time.monotonic()
     try:
         asyncio.run(asyncio.wait_for(client.async_execute(), timeout))
     except (asyncio.TimeoutError, TimeoutError):
-        raise NotebookFailed(f"{path.name}: ran past --timeout {timeout:g} s, in {where()}") from None
+        raise late() from None
     except CellExecutionError as err:
-        last = str(err).strip().splitlines()[-1:] or [""]
-        raise NotebookFailed(f"{path.name}: {where()} raised: {last[0]}\n{err}") from None
+        text = ANSI.sub("", str(err)).strip()
+        raise NotebookFailed(f"{path.name}: {where()} raised {text.splitlines()[-1]}\n{text}") from None
+    except DeadKernelError as err:
+        if time.monotonic() - started_at >= timeout:         # stopping a late kernel can surface as its death
+            raise late() from None
+        raise NotebookFailed(f"{path.name}: the kernel died in {where()} ({err}); out of memory?") from None
     return nb
 
 
