@@ -49,7 +49,7 @@ from scratchvae.nn.losses import mse
 from scratchvae.nn.optim import Adam
 
 # %matplotlib inline
-plt.rcParams["figure.dpi"] = 80        # scratchvae.plots chose the file backend; draw in the notebook
+plt.rcParams["figure.dpi"] = 80        # small pictures keep the rendered notebook small
 f64 = np.float64
 
 # %% [markdown]

@@ -48,7 +48,7 @@ from scratchvae.pca import fit_pca, pca_reconstruct, principal_angles_deg
 from scratchvae.train import fit
 
 # %matplotlib inline
-plt.rcParams["figure.dpi"] = 80        # scratchvae.plots chose the file backend; draw in the notebook
+plt.rcParams["figure.dpi"] = 80        # small pictures keep the rendered notebook small
 
 x_train, _ = load_mnist("train")
 x_test, _ = load_mnist("test")

@@ -49,7 +49,7 @@ from scratchvae.nn.losses import l1_penalty, mse
 from scratchvae.train import fit
 
 # %matplotlib inline
-plt.rcParams["figure.dpi"] = 80        # scratchvae.plots chose the file backend; draw in the notebook
+plt.rcParams["figure.dpi"] = 80        # small pictures keep the rendered notebook small
 
 x_train, _ = load_mnist("train")
 x_test, _ = load_mnist("test")

@@ -55,7 +55,7 @@ from scratchvae.nn.losses import bce_with_logits, bce_with_logits_per_example, g
 from scratchvae.train import fit
 
 # %matplotlib inline
-plt.rcParams["figure.dpi"] = 80        # scratchvae.plots chose the file backend; draw in the notebook
+plt.rcParams["figure.dpi"] = 80        # small pictures keep the rendered notebook small
 rng = np.random.default_rng(0)
 
 # %% [markdown]
