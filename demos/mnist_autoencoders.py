@@ -14,7 +14,7 @@ Bernoulli decoder on grey levels), trained the same way; each changes one settin
     linear      784-32-784, no activation, squared error: its optimum spans the top-32 principal
                 subspace of the centred data                                        (Baldi & Hornik 1989)
 
-Steps: 1. read the flags  2. load MNIST  3. train the five autoencoders  4. PCA by the SVD
+Steps: 1. read the flags  2. load MNIST  3. train the five autoencoders  4. PCA (scratchvae/pca.py)
 5. evaluate on clean and on noisy test digits, and compare the linear AE's subspace with PCA's
 6. metrics.json  7. pictures  8. print the table.
 """
@@ -29,6 +29,7 @@ from scratchvae import backend, cli, plots
 from scratchvae.data import load_mnist
 from scratchvae.fast import Adam  # the fused Adam (textbook: scratchvae/nn/optim.py)
 from scratchvae.models.autoencoder import AEConfig, Autoencoder
+from scratchvae.pca import fit_pca, pca_reconstruct, principal_angles_deg
 from scratchvae.train import SUMMARY_LEGEND, fit
 
 
@@ -108,40 +109,6 @@ def train(name, config, stages, x_train, x_test, args):
                       progress=not args.no_progress, log=lambda line: print(f"  {name:9s} {line}"), state=state)
         state = {"epoch": history[-1]["epoch"], "step": history[-1]["step"], "history": history}
     return model, history
-
-
-def fit_pca(x, k):
-    """Top-k principal axes of x (N, D): the mean (D,) and V (D, k), the top eigenvectors of the covariance.
-
-    C = (x - mean)^T (x - mean) / N  (D, D);  C v = lambda v: the eigenvectors v are the principal axes
-    and the eigenvalues lambda their variances (the same axes as the SVD of the centred data). C is summed
-    over chunks of rows in float64, so no (N, D) float64 copy of the data is ever held.
-    """
-    mean = x.mean(axis=0, dtype=np.float64)                             # (D,)
-    cov = np.zeros((x.shape[1], x.shape[1]))                            # (D, D)
-    for i in range(0, x.shape[0], 10000):
-        xc = x[i:i + 10000].astype(np.float64) - mean
-        cov += xc.T @ xc
-    _, vecs = np.linalg.eigh(cov / x.shape[0])                          # eigenvalues in ascending order
-    return mean, vecs[:, ::-1][:, :k]                                   # (D,), (D, k)
-
-
-def pca_reconstruct(pca, x):
-    """x_hat = mean + (x - mean) V V^T: the orthogonal projection onto the principal subspace.  (N, D)"""
-    mean, v = pca
-    return (mean + (x.astype(np.float64) - mean) @ v @ v.T).astype(np.float32)
-
-
-def principal_angles_deg(a, b):
-    """Angles in degrees, smallest first, between the column spaces of a (D, k) and b (D, k).
-
-    With orthonormal bases Qa, Qb (from QR), the singular values of Qa^T Qb (k, k) are the cosines
-    of the principal angles (Bjorck & Golub 1973): all 0 degrees means the same subspace.
-    """
-    qa, _ = np.linalg.qr(np.asarray(a, dtype=np.float64))              # (D, k), Qa^T Qa = I
-    qb, _ = np.linalg.qr(np.asarray(b, dtype=np.float64))
-    cosines = np.linalg.svd(qa.T @ qb, compute_uv=False)                # (k,), descending
-    return np.degrees(np.arccos(np.clip(cosines, -1.0, 1.0)))
 
 
 def squared_error(x_hat, x):

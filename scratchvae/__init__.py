@@ -30,7 +30,7 @@ The folder listing is the table of contents; each module teaches one idea.
     data         the IDX reader and MNIST                 train        the training loop
     checkpoint   atomic .npz save and load                plots        pictures
     bench        speed against the matrix-product floor   diagnostics  KL per latent dimension, active units
-    auroc        the AUROC by ranks, ties counted half
+    auroc        the AUROC by ranks, ties counted half     pca          PCA and principal angles (the yardstick)
     schedule     the IWAE paper's training recipe          threads      BLAS threads: one, unless --threads N
 """
 from .models.autoencoder import AEConfig, Autoencoder

@@ -13,12 +13,14 @@ Every function takes host or device arrays, moves them to the host (backend.to_h
 the path it wrote. Images are (N, D) rows with D = side * side pixels in [0, 1].
 """
 import math
+import sys
 from pathlib import Path
 from statistics import NormalDist
 
 import matplotlib
 
-matplotlib.use("Agg")                      # files only: works on machines without a display
+if "ipykernel" not in sys.modules:         # in Jupyter keep its inline backend, so a notebook still draws
+    matplotlib.use("Agg")                  # files only: works on machines without a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scratchvae import cli
+from scratchvae import cli, pca
 
 DEMO = Path(__file__).resolve().parents[1] / "demos" / "mnist_autoencoders.py"
 TINY = ["--epochs", "1", "--n-train", "300", "--n-test", "100", "--hidden", "32", "--code", "6",
@@ -55,29 +55,29 @@ def test_tiny_demo_writes_every_row_angle_and_picture(demo, tmp_path, capsys):
     assert "largest principal angle" in out and all(f"\n{m} " in out for m in MODELS)
 
 
-def test_principal_angles_of_known_subspaces(demo):
+def test_principal_angles_of_known_subspaces():
     rng = np.random.default_rng(0)
     a = rng.standard_normal((20, 3))
-    assert np.allclose(demo.principal_angles_deg(a, a @ rng.standard_normal((3, 3))), 0, atol=1e-5)  # same span
+    assert np.allclose(pca.principal_angles_deg(a, a @ rng.standard_normal((3, 3))), 0, atol=1e-5)  # same span
     q, _ = np.linalg.qr(rng.standard_normal((20, 6)))
-    assert np.allclose(demo.principal_angles_deg(q[:, :3], q[:, 3:]), 90)                  # orthogonal spans
+    assert np.allclose(pca.principal_angles_deg(q[:, :3], q[:, 3:]), 90)                  # orthogonal spans
     t = np.radians(25.0)
     e = np.eye(20)
     tilted = np.stack([e[0], np.cos(t) * e[1] + np.sin(t) * e[2]], axis=1)                  # (20, 2)
-    assert np.allclose(demo.principal_angles_deg(e[:, :2], tilted), [0.0, 25.0], atol=1e-6)
+    assert np.allclose(pca.principal_angles_deg(e[:, :2], tilted), [0.0, 25.0], atol=1e-6)
 
 
 def test_pca_matches_the_covariance_eigenvectors(demo):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((500, 10)) * np.linspace(3, 0.3, 10) @ np.linalg.qr(rng.standard_normal((10, 10)))[0]
     x = x.astype(np.float32) + 0.5
-    mean, v = demo.fit_pca(x, 4)
+    mean, v = pca.fit_pca(x, 4)
     assert np.allclose(v.T @ v, np.eye(4), atol=1e-10)
     cov = np.cov(x.astype(np.float64), rowvar=False, bias=True)                              # independent route
     evals, evecs = np.linalg.eigh(cov)                                                       # ascending
-    assert demo.principal_angles_deg(v, evecs[:, -4:]).max() < 1e-3
+    assert pca.principal_angles_deg(v, evecs[:, -4:]).max() < 1e-3
     # the projection's error per image is the variance left out: the sum of the discarded eigenvalues
-    err = demo.squared_error(demo.pca_reconstruct((mean, v), x), x.astype(np.float64))
+    err = demo.squared_error(pca.pca_reconstruct((mean, v), x), x.astype(np.float64))
     assert err == pytest.approx(evals[:-4].sum(), rel=1e-4)
 
 
