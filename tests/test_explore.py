@@ -241,3 +241,29 @@ def test_a_port_in_use_is_one_line(capsys):
                             ["--model", "vae-2", "--port", str(port), "--no-browser", "--points", "50"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and f"--port {port}" in err
+
+
+# ---- a drawing, framed as MNIST's digits were -----------------------------------------------------
+
+def test_framing_undoes_a_digit_blown_up_and_moved(served, digits):
+    from scratchvae.explore.framing import frame_like_mnist, resize_bilinear
+    x = digits[0][:50].reshape(-1, 28, 28).astype(np.float64)
+    again = np.stack([frame_like_mnist(img.reshape(-1)) for img in x]).reshape(x.shape)
+    framed = frame_like_mnist(again[0].reshape(-1)).reshape(28, 28)
+    np.testing.assert_allclose(framed, again[0], atol=1e-6)            # framing a framed digit changes nothing
+    rows, cols = np.indices(again[0].shape)
+    for img in again[:10]:                                            # its mass at the centre, to within a pixel
+        centre = np.array([(rows * img).sum(), (cols * img).sum()]) / img.sum()
+        assert np.all(np.abs(centre - 13.5) <= 0.5 + 1e-9)
+        ink = np.flatnonzero(img.max(axis=1) > 0.05), np.flatnonzero(img.max(axis=0) > 0.05)
+        assert max(ink[0][-1] - ink[0][0], ink[1][-1] - ink[1][0]) + 1 in (19, 20, 21)   # a 20-pixel box
+    # the way a person draws: the digit blown up to fill the canvas and pushed into a corner
+    space = served["vae-2"].space
+    big = np.zeros((28, 28))
+    big[1:, :27] = resize_bilinear(again[0][4:24, 4:24], (27, 27))
+    mu_digit = space.encode(again[0].reshape(-1))["mu"]
+    mu_drawn = space.encode(big.reshape(-1))["mu"]
+    mu_framed = space.encode(big.reshape(-1), frame=True)["mu"]
+    assert np.linalg.norm(np.subtract(mu_framed, mu_digit)) < np.linalg.norm(np.subtract(mu_drawn, mu_digit))
+    blank = np.zeros(784)
+    np.testing.assert_array_equal(frame_like_mnist(blank), blank)      # nothing drawn: nothing moved

@@ -16,6 +16,7 @@ import pytest
 from scratchvae import pretrained
 from scratchvae.data import load_mnist
 from scratchvae.explore import server
+from scratchvae.explore.framing import frame_like_mnist
 from scratchvae.explore.latent_space import LatentSpace
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -129,7 +130,9 @@ def test_a_drawn_digit_shows_the_encoders_mean_and_std(browser, digits):
         x = np.array(json.loads(shown["pixels"]), np.float32)[None, :]
         assert x.shape == (1, 784) and x.sum() > 10                         # something was drawn
         np.testing.assert_allclose(canvas_pixels(browser, "draw")[None, :] / 255, x, atol=1e-6)
-        mu, logvar = srv.space.model.encode(x)
+        framed = frame_like_mnist(x[0])[None, :]                             # as the encoder reads it
+        np.testing.assert_allclose(json.loads(shown["input"]), framed[0], atol=1e-6)
+        mu, logvar = srv.space.model.encode(framed)
         np.testing.assert_allclose(json.loads(shown["mu"]), mu[0], rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(json.loads(shown["std"]), np.exp(0.5 * logvar[0]), rtol=1e-5)
         if os.environ.get("SCRATCHVAE_SCREENSHOT"):                          # the README's picture

@@ -13,7 +13,8 @@ Everything here is NumPy on the host, one request at a time, with J latent dimen
                   z = z0 + pinv(W^T) (p - view(z0))                    (J,)   the smallest step
                   (J = 2: z = p; for J > 2 the directions the view cannot see keep z0's values)
     decode        z (J,) -> the mean image of p(x|z): sigmoid(f_dec(z))  (D,)
-    encode        a drawn image x (D,) -> mu, std = exp(0.5 logvar)    (J,) each
+    encode        a drawn image x (D,), framed as MNIST's digits were (framing.py: a 20 x 20 box,
+                  centred by mass) -> mu, std = exp(0.5 logvar)        (J,) each
                   its uncertainty on the map: the view of N(mu, diag(std^2)) is a 2-D Gaussian
                   with covariance C = W^T diag(std^2) W (2, 2); its 1-std ellipse has the square
                   roots of C's eigenvalues as radii, along C's eigenvectors
@@ -27,6 +28,7 @@ import numpy as np
 
 from .. import backend, diagnostics, plots
 from ..models import cvae
+from .framing import frame_like_mnist
 
 SHOWN_KINDS = ("vae", "cvae")       # models with a Gaussian q(z|x): a mean and a std to show
 
@@ -100,9 +102,13 @@ class LatentSpace:
         z = z0 + self.lift_matrix @ (np.asarray(p, dtype=np.float64) - self.view(z0))      # (J,)
         return self.decode(z, label)
 
-    def encode(self, image, label=None):
-        """A drawn image (D,) -> mu, std of q(z|x), its map point and 1-std ellipse, its reconstruction."""
+    def encode(self, image, label=None, frame=False):
+        """An image (D,) -> mu, std of q(z|x), its map point and 1-std ellipse, its reconstruction.
+
+        frame=True (a drawing): the encoder reads it framed as MNIST's digits were (framing.py)."""
         x = np.asarray(image, dtype=np.float32).reshape(1, -1)                           # (1, D)
+        if frame:
+            x = frame_like_mnist(x[0], side=int(round(np.sqrt(x.shape[1]))))[None, :]   # (1, D)
         mu, logvar = self.model.encode(self._rows(x, np.array([int(label or 0)])))      # (1, J) each
         mu = backend.to_host(mu)[0].astype(np.float64)
         std = np.exp(0.5 * backend.to_host(logvar)[0].astype(np.float64))               # std = exp(0.5 logvar)
@@ -112,7 +118,7 @@ class LatentSpace:
         return {"mu": mu.tolist(), "std": std.tolist(), "xy": self.view(mu).tolist(),
                 "ellipse": {"radii": np.sqrt(np.maximum(variances, 0.0)).tolist(),
                             "angle": float(np.arctan2(axes[1, 0], axes[0, 0]))},          # of the first radius
-                "reconstruction": reconstruction["image"], "z": reconstruction["z"]}
+                "reconstruction": reconstruction["image"], "z": reconstruction["z"], "input": x[0].tolist()}
 
     def interpolate(self, a, b, steps, label=None):
         """Test digits a and b of the map -> the line z(t) = (1 - t) mu_a + t mu_b decoded at `steps` t."""

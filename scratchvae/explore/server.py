@@ -93,7 +93,7 @@ def answer(space, path, body):
         return space.point(numbers(body, "xy", 2, -1e3, 1e3), numbers(body, "z", J, -Z_LIMIT, Z_LIMIT), label)
     if path == "/api/encode":
         label = fields(body, ["image"], space)
-        return space.encode(numbers(body, "image", D, 0.0, 1.0), label)
+        return space.encode(numbers(body, "image", D, 0.0, 1.0), label, frame=True)   # a drawing
     if path == "/api/interpolate":
         label = fields(body, ["a", "b", "steps"], space)
         n = len(space.labels) - 1

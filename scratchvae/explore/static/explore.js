@@ -228,7 +228,7 @@ function setupDrawing() {
       const out = $("encoded");
       out.textContent = `mu = [${fmt(answer.mu)}]\nstd = [${fmt(answer.std)}]`;
       Object.assign(out.dataset, { mu: JSON.stringify(answer.mu), std: JSON.stringify(answer.std),
-                                   pixels: JSON.stringify(image), seq: String(Number(out.dataset.seq || 0) + 1) });
+                                   pixels: JSON.stringify(image), input: JSON.stringify(answer.input), seq: String(Number(out.dataset.seq || 0) + 1) });
       drawMap();
     }).catch(showError);
   });
