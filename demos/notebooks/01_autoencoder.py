@@ -31,22 +31,18 @@
 # cell below it.
 
 # %%
-try:                                   # one BLAS thread: a shared 2-core machine stays responsive
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(1)
-except ImportError:
-    pass
-
 import matplotlib.pyplot as plt
 import numpy as np
 
-from scratchvae import gradcheck, plots
+from scratchvae import gradcheck, plots, threads
 from scratchvae.data import load_mnist
 from scratchvae.models.autoencoder import AEConfig, Autoencoder
 from scratchvae.nn.activations import ReLU, Sigmoid, Softplus, Tanh
 from scratchvae.nn.dense import Dense
 from scratchvae.nn.losses import mse
 from scratchvae.nn.optim import Adam
+
+threads.use(1)   # one BLAS thread (scratchvae/threads.py): small products, a machine shared with other work
 
 # %matplotlib inline
 plt.rcParams["figure.dpi"] = 80        # small pictures keep the rendered notebook small

@@ -30,22 +30,18 @@
 # Runs in about a minute on two CPU cores.
 
 # %%
-try:                                   # one BLAS thread: a shared 2-core machine stays responsive
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(1)
-except ImportError:
-    pass
-
 import matplotlib.pyplot as plt
 import numpy as np
 
-from scratchvae import plots
+from scratchvae import plots, threads
 from scratchvae.data import load_mnist
 from scratchvae.fast import Adam  # the fused Adam; the textbook one is scratchvae/nn/optim.py
 from scratchvae.models.autoencoder import AEConfig, Autoencoder
 from scratchvae.nn.losses import mse
 from scratchvae.pca import fit_pca, pca_reconstruct, principal_angles_deg
 from scratchvae.train import fit
+
+threads.use(1)   # one BLAS thread (scratchvae/threads.py): small products, a machine shared with other work
 
 # %matplotlib inline
 plt.rcParams["figure.dpi"] = 80        # small pictures keep the rendered notebook small

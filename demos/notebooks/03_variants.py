@@ -30,16 +30,10 @@
 # Runs in about a minute on two CPU cores.
 
 # %%
-try:                                   # one BLAS thread: a shared 2-core machine stays responsive
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(1)
-except ImportError:
-    pass
-
 import matplotlib.pyplot as plt
 import numpy as np
 
-from scratchvae import backend, gradcheck, plots
+from scratchvae import backend, gradcheck, plots, threads
 from scratchvae.data import load_mnist
 from scratchvae.fast import Adam  # the fused Adam; the textbook one is scratchvae/nn/optim.py
 from scratchvae.models.autoencoder import AEConfig, Autoencoder
@@ -47,6 +41,8 @@ from scratchvae.nn.activations import sigmoid
 from scratchvae.nn.dropout import Dropout
 from scratchvae.nn.losses import l1_penalty, mse
 from scratchvae.train import fit
+
+threads.use(1)   # one BLAS thread (scratchvae/threads.py): small products, a machine shared with other work
 
 # %matplotlib inline
 plt.rcParams["figure.dpi"] = 80        # small pictures keep the rendered notebook small

@@ -32,18 +32,12 @@
 # Runs in about a minute on two CPU cores.
 
 # %%
-try:                                   # one BLAS thread: a shared 2-core machine stays responsive
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(1)
-except ImportError:
-    pass
-
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from scratchvae import backend, gradcheck, plots
+from scratchvae import backend, gradcheck, plots, threads
 from scratchvae.data import load_mnist
 from scratchvae.fast import Adam  # the fused Adam; the textbook one is scratchvae/nn/optim.py
 from scratchvae.models.iwae import log_likelihood
@@ -53,6 +47,8 @@ from scratchvae.nn.gaussian import gaussian_log_density, standard_normal_log_den
 from scratchvae.nn.kl import gaussian_kl
 from scratchvae.nn.losses import bce_with_logits, bce_with_logits_per_example, gaussian_nll, mse
 from scratchvae.train import fit
+
+threads.use(1)   # one BLAS thread (scratchvae/threads.py): small products, a machine shared with other work
 
 # %matplotlib inline
 plt.rcParams["figure.dpi"] = 80        # small pictures keep the rendered notebook small

@@ -35,7 +35,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from scratchvae import backend, gradcheck
+from scratchvae import backend, gradcheck, threads
 from scratchvae.data import load_mnist
 from scratchvae.models.vae import VAE, VAEConfig
 from scratchvae.nn import reparam
@@ -45,11 +45,8 @@ from scratchvae.nn.optim import Adam
 from scratchvae.nn.reparam import reparameterize, reparameterize_backward
 from scratchvae.train import fit
 
-try:                                     # small matrices gain nothing from many BLAS threads
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(1)
-except ImportError:
-    pass
+threads.use(1)   # one BLAS thread (scratchvae/threads.py): small products, a machine shared with other work
+
 plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80})
 started = time.perf_counter()
 

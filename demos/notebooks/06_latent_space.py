@@ -35,18 +35,15 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from scratchvae import backend, diagnostics, plots
+from scratchvae import backend, diagnostics, plots, threads
 from scratchvae.data import load_mnist
 from scratchvae.models.vae import VAE, VAEConfig
 from scratchvae.nn.optim import Adam
 from scratchvae.train import evaluate, fit
 
+threads.use(1)   # one BLAS thread (scratchvae/threads.py): small products, a machine shared with other work
+
 # %matplotlib inline
-try:                                     # small matrices gain nothing from many BLAS threads
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(1)
-except ImportError:
-    pass
 plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80})
 started = time.perf_counter()
 x_train, y_train = load_mnist("train")

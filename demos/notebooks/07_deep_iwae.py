@@ -33,7 +33,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from scratchvae import backend
+from scratchvae import backend, threads
 from scratchvae.data import load_mnist
 from scratchvae.models import deep
 from scratchvae.models.deep import DeepVAE
@@ -41,12 +41,9 @@ from scratchvae.models.iwae import log_likelihood
 from scratchvae.nn.optim import Adam
 from scratchvae.train import binarized_test_set, fit
 
+threads.use(1)   # one BLAS thread (scratchvae/threads.py): small products, a machine shared with other work
+
 # %matplotlib inline
-try:                                     # small matrices gain nothing from many BLAS threads
-    from threadpoolctl import threadpool_limits
-    threadpool_limits(1)
-except ImportError:
-    pass
 plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80})
 started = time.perf_counter()
 
