@@ -14,7 +14,7 @@ on the first 59,600 training images.
 Two ways to run it:
     python demos/reference/torch_iwae.py --steps 500 [--warmup 50] [--layers 1|2] [--k 1] [--objective iwae]
         times 500 training steps after 50 untimed ones and prints one line
-        timed_steps 500 seconds S step_ms M epoch_s E loss L
+        timed_steps 500 seconds S step_ms M epoch_s E loss L threads T
         (E = S / 500 * 2980, the seconds of one epoch at that pace; `python -m scratchvae.bench --recipe
         iwae --torch PYTHON` runs this beside the library's own steps and reads that line)
     python demos/reference/torch_iwae.py [--minutes 60] [--eval-k 5000] [--eval-n 10000]
@@ -142,7 +142,8 @@ if args.steps is not None:                                    # the bench's mode
     total = train_steps(order, args.warmup, args.warmup + args.steps)
     seconds = time.perf_counter() - t0
     print(f"timed_steps {args.steps} seconds {seconds:.4f} step_ms {1e3 * seconds / args.steps:.4f} "
-          f"epoch_s {seconds / args.steps * STEPS_PER_EPOCH:.3f} loss {total / (BATCH * args.steps):.3f}", flush=True)
+          f"epoch_s {seconds / args.steps * STEPS_PER_EPOCH:.3f} loss {total / (BATCH * args.steps):.3f} "
+          f"threads {torch.get_num_threads()}", flush=True)
     sys.exit(0)
 
 started = time.perf_counter()
