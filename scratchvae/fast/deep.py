@@ -29,14 +29,41 @@ import numpy as np
 
 from .. import backend
 from ..checks import check_positive_int
-from . import bernoulli_rows, dense_tanh, gaussian_terms
+from . import bernoulli_rows, dense_tanh, engine, gaussian_terms
 from .workspace import Workspace
+
+
+def _numba_weights(numba):
+    @numba.njit(cache=True, error_model="numpy")
+    def weights(log_w, iwae, tiny, g):
+        k, N = log_w.shape
+        sum_L, sum_log_w = 0.0, 0.0
+        for n in range(N):
+            m = log_w[0, n]
+            for i in range(1, k):
+                m = max(m, log_w[i, n])                                  # stable log-sum-exp
+            total = log_w.dtype.type(0)
+            for i in range(k):
+                g[i, n] = np.exp(log_w[i, n] - m)                        # w_i / max_j w_j, exponent <= 0
+                total += g[i, n]
+                sum_log_w += log_w[i, n]
+            sum_L += m + np.log(total) - np.log(k)                       # L_k of image n
+            for i in range(k):
+                w = g[i, n] / total if iwae else 0
+                g[i, n] = (0 if w < tiny else w) / -N if iwae else -1.0 / (k * N)
+        return sum_L / N, sum_log_w / (k * N)
+    return weights
 
 
 def weights(log_w, objective, g):
     """(loss, neg_elbo, neg_iwae_bound) of log_w (k, N); writes g = dloss/dlog w (k, N)."""
     xp = backend.array_module(log_w)
     k, N = log_w.shape
+    if engine.engine(xp) == "numba":                                     # one pass, the lines below
+        f = log_w.dtype.type
+        mean_L, elbo = engine.numba_jit("deep_weights", _numba_weights)(log_w, objective == "iwae",
+                                                                         f(np.finfo(f).tiny), g)
+        return f(-mean_L if objective == "iwae" else -elbo), f(-elbo), f(-mean_L)
     m = log_w.max(axis=0)                                                # (N,) stable log-sum-exp
     w_norm = xp.exp(log_w - m)                                           # every exponent <= 0
     total = w_norm.sum(axis=0)

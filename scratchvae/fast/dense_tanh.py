@@ -57,8 +57,16 @@ def _numba_kernels(numba):
                     for m in range(dy.shape[1]):
                         dW[d, m] += x[n, d] * dy[n, m]
 
+    @jit
+    def count_nonzero(x):
+        count = 0
+        for n in range(x.shape[0]):
+            for d in range(x.shape[1]):
+                count += x[n, d] != 0
+        return count
+
     return {"tanh_bias_backward": tanh_bias_backward, "sparse_forward": sparse_forward,
-            "sparse_weight_grad": sparse_weight_grad}
+            "sparse_weight_grad": sparse_weight_grad, "count_nonzero": count_nonzero}
 
 
 def _kernels(xp):
@@ -67,8 +75,8 @@ def _kernels(xp):
 
 def skip_zeros(x):
     """Whether the first layer should skip x's zero entries: Numba is on and x is sparse enough."""
-    xp = backend.array_module(x)
-    return _kernels(xp) is not None and int(xp.count_nonzero(x)) <= SPARSE_DENSITY * x.size
+    kernels = _kernels(backend.array_module(x))
+    return kernels is not None and kernels["count_nonzero"](x) <= SPARSE_DENSITY * x.size
 
 
 def forward(net, x, ws, name, sparse=False):
