@@ -183,9 +183,9 @@ def main(argv=None):
     p.add_argument("--layers", type=int, choices=(1, 2), default=1, help="--recipe iwae: stochastic layers")
     p.add_argument("--k", type=int, default=1, help="--recipe iwae: importance samples per image")
     p.add_argument("--objective", choices=("iwae", "vae"), default="iwae", help="--recipe iwae: the bound trained")
-    p.add_argument("--steps", type=int, default=500, help="--recipe iwae: timed steps per round")
+    p.add_argument("--steps", type=int, default=200, help="--recipe iwae: timed steps per round")
     p.add_argument("--warmup", type=int, default=50, help="--recipe iwae: untimed steps first")
-    p.add_argument("--rounds", type=int, default=3, help="--recipe iwae: rounds, alternating with PyTorch's")
+    p.add_argument("--rounds", type=int, default=10, help="--recipe iwae: rounds, alternating with PyTorch's")
     args = p.parse_args(argv)
     for flag in ("batch_size", "epochs", "latent", "images", "k", "steps", "warmup", "rounds"):
         if getattr(args, flag) < 1:

@@ -8,8 +8,9 @@ arithmetic (Python calls, small temporaries, the batch gather, Adam), not by the
 
 The bench times `steps` training steps of train.fit (after `warmup` untimed ones), exactly as
 demos/iwae_paper.py trains (the fused Adam, dynamic binarization), and with --torch the same number of
-steps of the PyTorch reference (demos/reference/torch_iwae.py --steps, run by that other Python). The two
-alternate, round after round, so both see the same machine; the median round is reported:
+steps of the PyTorch reference (demos/reference/torch_iwae.py --serve, kept running in that other Python).
+The two alternate, round after round, so both see the same machine (on a shared one its load changes from
+minute to minute); the median round is reported:
 
     step_ms             milliseconds per step (the whole loop: gather, binarize, forward, backward, Adam)
     epoch_seconds       step_ms x 2980 / 1000: one epoch of the recipe at that pace
@@ -22,6 +23,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -67,21 +69,42 @@ def time_steps(model, opt, x, steps):
     return history[-1]["seconds"], history[-1]["train_loss"]
 
 
-def time_torch(python, script, layers, objective, k, steps, warmup):
-    """(seconds of `steps` steps, torch's thread count) of the PyTorch reference, or None if it failed."""
-    command = [python, str(script), "--steps", str(steps), "--warmup", str(warmup), "--layers", str(layers),
-               "--k", str(k), "--objective", objective]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        print(f"torch reference not run: {err}", file=sys.stderr)
-        return None
-    found = re.search(r"timed_steps (\d+) seconds ([0-9.]+)", done.stdout)
-    if done.returncode != 0 or not found or int(found.group(1)) != steps:
-        print(f"torch reference failed (exit {done.returncode}): {done.stderr.strip()[-300:]}", file=sys.stderr)
-        return None
-    threads = re.search(r"threads (\d+)", done.stdout)
-    return float(found.group(2)), int(threads.group(1)) if threads else None
+class TorchReference:
+    """demos/reference/torch_iwae.py --serve in the Python that has torch: it trains the same recipe and
+    answers each `steps N` with the seconds those N steps took. None of it is needed to use scratchvae."""
+
+    def __init__(self, python, script, layers, objective, k, warmup):
+        command = [python, str(script), "--serve", "--warmup", str(warmup), "--layers", str(layers),
+                   "--k", str(k), "--objective", objective]
+        self.errors = tempfile.TemporaryFile("w+")               # a file: a chatty stderr cannot block it
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors,
+                                     text=True)
+        self.threads = None
+        self._read("ready")
+
+    def _read(self, expected):
+        line = self.proc.stdout.readline()
+        if not line.startswith(expected):
+            self.proc.kill()
+            self.proc.wait()
+            self.errors.seek(0)
+            raise RuntimeError(f"the PyTorch reference answered {line.strip()!r} instead of {expected!r}: "
+                               f"{self.errors.read().strip()[-300:]}")
+        return line
+
+    def time_steps(self, steps):
+        """Seconds of `steps` more steps of the reference."""
+        self.proc.stdin.write(f"steps {steps}\n")
+        self.proc.stdin.flush()
+        line = self._read("timed_steps")
+        found = re.search(r"timed_steps (\d+) seconds ([0-9.]+)", line)
+        threads = re.search(r"threads (\d+)", line)
+        self.threads = int(threads.group(1)) if threads else None
+        return float(found.group(2))
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
 
 
 def profile_step(model, opt, x, shapes, rounds=200):
@@ -118,15 +141,24 @@ def run(layers, objective, k, steps, warmup, rounds, torch=None, torch_script=No
     x = backend.asarray(load_mnist("train")[0][:N_TRAIN])
     model, opt = build(layers, objective, k, x)
     time_steps(model, opt, x, warmup)                                     # warm-up: Numba compiles, caches fill
-    ours, theirs, threads, loss = [], [], None, None
+    reference = None
+    if torch:
+        try:
+            reference = TorchReference(torch, torch_script, layers, objective, k, warmup)
+        except (OSError, RuntimeError) as err:
+            print(f"torch reference not run: {err}", file=sys.stderr)
+    ours, theirs, loss = [], [], None
     for _ in range(rounds):                                               # alternate: the same machine for both
         seconds, loss = time_steps(model, opt, x, steps)
         ours.append(seconds)
-        if torch:
-            found = time_torch(torch, torch_script, layers, objective, k, steps, warmup)
-            if found is not None:
-                theirs.append(found[0])
-                threads = found[1]
+        if reference is not None:
+            try:
+                theirs.append(reference.time_steps(steps))
+            except (OSError, RuntimeError) as err:
+                print(f"torch reference stopped: {err}", file=sys.stderr)
+                reference, theirs = None, []
+    if reference is not None:
+        reference.close()
     shapes = matmul_shapes(model, k)
     step_s = statistics.median(ours) / steps
     result = {"recipe": "iwae", "model": f"{objective}, {layers} stochastic layer(s), k = {k}", "layers": layers,
@@ -137,8 +169,9 @@ def run(layers, objective, k, steps, warmup, rounds, torch=None, torch_script=No
     if theirs:
         torch_step = statistics.median(theirs) / steps
         result.update({"torch_step_ms": 1e3 * torch_step, "torch_epoch_seconds": torch_step * STEPS_PER_EPOCH,
-                       "torch_round_seconds": theirs, "torch_threads": threads,
-                       "ratio_to_torch": step_s / torch_step})
+                       "torch_round_seconds": theirs, "torch_threads": reference and reference.threads,
+                       "ratio_to_torch": step_s / torch_step,
+                       "round_ratios": [a / b for a, b in zip(ours, theirs)]})
     return result
 
 
@@ -153,7 +186,8 @@ def report(result):
     if "ratio_to_torch" in result:
         lines.append(f"  {'PyTorch reference, ' + str(result['torch_threads']) + ' thread(s)':{w}s} "
                      f"{result['torch_step_ms']:8.3f} ms a step  {result['torch_epoch_seconds']:8.2f} s an epoch"
-                     f"   ratio {result['ratio_to_torch']:.2f} (scratchvae / torch)")
+                     f"   ratio {result['ratio_to_torch']:.2f} (scratchvae / torch; rounds "
+                     f"{min(result['round_ratios']):.2f} to {max(result['round_ratios']):.2f})")
     lines.append(f"  per step, ms (median of interleaved rounds; {result['matmuls_per_step']} matrix products):")
     lines += [f"    {key:{w - 2}s} {ms:8.3f}" for key, ms in result["step_profile_ms"].items()]
     return "\n".join(lines)

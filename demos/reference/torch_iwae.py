@@ -11,12 +11,15 @@ The recipe (scratchvae/schedule.py): batch 20, MNIST binarized afresh for every 
 0.9, 0.999, eps 1e-4), stage i = 0..7 runs 3^i epochs at learning rate 1e-3 * 10^(-i/7) (3,280 epochs),
 on the first 59,600 training images.
 
-Two ways to run it:
+Three ways to run it:
     python demos/reference/torch_iwae.py --steps 500 [--warmup 50] [--layers 1|2] [--k 1] [--objective iwae]
         times 500 training steps after 50 untimed ones and prints one line
         timed_steps 500 seconds S step_ms M epoch_s E loss L threads T
-        (E = S / 500 * 2980, the seconds of one epoch at that pace; `python -m scratchvae.bench --recipe
-        iwae --torch PYTHON` runs this beside the library's own steps and reads that line)
+        (E = S / 500 * 2980, the seconds of one epoch at that pace)
+    python demos/reference/torch_iwae.py --serve [--layers ..] [--k ..] [--objective ..]
+        prints `ready`, then for each line `steps N` read from stdin trains N more steps and prints the
+        same line for them, until stdin closes: `python -m scratchvae.bench --recipe iwae --torch PYTHON`
+        alternates rounds of this with rounds of the library's own steps, so both see the same machine
     python demos/reference/torch_iwae.py [--minutes 60] [--eval-k 5000] [--eval-n 10000]
         the paper's schedule (or as much as the minutes allow), one line per epoch
         epoch E stage I lr LR train_bound B epoch_s S
@@ -44,6 +47,7 @@ p.add_argument("--k", type=int, default=1, help="importance samples in the train
 p.add_argument("--objective", choices=("iwae", "vae"), default="iwae", help="log mean w, or mean log w")
 p.add_argument("--steps", type=int, default=None, help="time this many steps, then stop (no schedule)")
 p.add_argument("--warmup", type=int, default=50, help="untimed steps before --steps")
+p.add_argument("--serve", action="store_true", help="time `steps N` requests read from stdin (the bench's mode)")
 p.add_argument("--minutes", type=float, default=None, help="stop after the epoch that crosses this budget")
 p.add_argument("--eval-k", type=int, default=5000)
 p.add_argument("--eval-n", type=int, default=10000)
@@ -135,15 +139,27 @@ def train_steps(order, lo, hi):
     return total
 
 
-if args.steps is not None:                                    # the bench's mode: time a fixed number of steps
-    order = torch.from_numpy(gen.permutation(n))
-    train_steps(order, 0, args.warmup)
+def timed(order, lo, steps):
+    """Train steps lo .. lo+steps-1 (wrapping around the epoch) and return the line the bench reads."""
     t0 = time.perf_counter()
-    total = train_steps(order, args.warmup, args.warmup + args.steps)
+    total = sum(train_steps(order, b % STEPS_PER_EPOCH, b % STEPS_PER_EPOCH + 1) for b in range(lo, lo + steps))
     seconds = time.perf_counter() - t0
-    print(f"timed_steps {args.steps} seconds {seconds:.4f} step_ms {1e3 * seconds / args.steps:.4f} "
-          f"epoch_s {seconds / args.steps * STEPS_PER_EPOCH:.3f} loss {total / (BATCH * args.steps):.3f} "
-          f"threads {torch.get_num_threads()}", flush=True)
+    return (f"timed_steps {steps} seconds {seconds:.4f} step_ms {1e3 * seconds / steps:.4f} "
+            f"epoch_s {seconds / steps * STEPS_PER_EPOCH:.3f} loss {total / (BATCH * steps):.3f} "
+            f"threads {torch.get_num_threads()}")
+
+
+if args.steps is not None or args.serve:                  # the bench's modes: time a number of steps
+    order, done = torch.from_numpy(gen.permutation(n)), args.warmup
+    train_steps(order, 0, args.warmup)
+    if args.steps is not None:
+        print(timed(order, done, args.steps), flush=True)
+        sys.exit(0)
+    print("ready", flush=True)
+    for line in sys.stdin:                                # `steps N`, until the bench closes stdin
+        steps = int(line.split()[1])
+        print(timed(order, done, steps), flush=True)
+        done += steps
     sys.exit(0)
 
 started = time.perf_counter()
