@@ -186,6 +186,8 @@ def main(argv=None):
     p.add_argument("--steps", type=int, default=200, help="--recipe iwae: timed steps per round")
     p.add_argument("--warmup", type=int, default=50, help="--recipe iwae: untimed steps first")
     p.add_argument("--rounds", type=int, default=10, help="--recipe iwae: rounds, alternating with PyTorch's")
+    p.add_argument("--textbook", action="store_true", help="--recipe iwae: time DeepVAE(fast=False), the textbook "
+                   "objective alone")
     args = p.parse_args(argv)
     for flag in ("batch_size", "epochs", "latent", "images", "k", "steps", "warmup", "rounds"):
         if getattr(args, flag) < 1:
@@ -266,7 +268,7 @@ def _iwae(args):
     info = machine()
     result = {**info, "backend": backend.name(),
               **bench_iwae.run(args.layers, args.objective, args.k, args.steps, args.warmup, args.rounds,
-                               args.torch, args.torch_script)}
+                               args.torch, args.torch_script, fast=not args.textbook)}
     title, *lines = bench_iwae.report(result).split("\n")
     print("\n".join([title, _machine_line(info), *lines]))
     if args.json:

@@ -41,9 +41,10 @@ TORCH_SCRIPT = Path(__file__).resolve().parents[1] / "demos" / "reference" / "to
 STEPS_PER_EPOCH = N_TRAIN // BATCH_SIZE                # 2,980
 
 
-def build(layers, objective, k, x):
-    """The paper's model with its output bias at the mean image, and the recipe's fused Adam."""
-    model = DeepVAE(paper_config(layers, objective, k))
+def build(layers, objective, k, x, fast=True):
+    """The paper's model with its output bias at the mean image, and the recipe's fused Adam.
+    fast=False: the textbook objective (models/deep.py alone), as the recipe trained before fast/deep.py."""
+    model = DeepVAE(paper_config(layers, objective, k), fast=fast)
     model.init_output_bias(x)
     return model, Adam(list(model.parameters()), **ADAM)
 
@@ -136,10 +137,10 @@ def profile_step(model, opt, x, shapes, rounds=200):
     return {key: 1e3 * statistics.median(ts[10:]) for key, ts in times.items()}
 
 
-def run(layers, objective, k, steps, warmup, rounds, torch=None, torch_script=None):
+def run(layers, objective, k, steps, warmup, rounds, torch=None, torch_script=None, fast=True):
     """Time the recipe (and, with torch = a Python with torch, its reference) and return the figures."""
     x = backend.asarray(load_mnist("train")[0][:N_TRAIN])
-    model, opt = build(layers, objective, k, x)
+    model, opt = build(layers, objective, k, x, fast)
     time_steps(model, opt, x, warmup)                                     # warm-up: Numba compiles, caches fill
     reference = None
     if torch:
@@ -161,7 +162,8 @@ def run(layers, objective, k, steps, warmup, rounds, torch=None, torch_script=No
         reference.close()
     shapes = matmul_shapes(model, k)
     step_s = statistics.median(ours) / steps
-    result = {"recipe": "iwae", "model": f"{objective}, {layers} stochastic layer(s), k = {k}", "layers": layers,
+    result = {"recipe": "iwae", "model": f"{objective}, {layers} stochastic layer(s), k = {k}"
+              f"{'' if fast else ', textbook objective (fast=False)'}", "layers": layers, "fast": fast,
               "objective": objective, "k": k, "batch_size": BATCH_SIZE, "timed_steps": steps, "rounds": rounds,
               "step_ms": 1e3 * step_s, "epoch_seconds": step_s * STEPS_PER_EPOCH, "steps_per_epoch": STEPS_PER_EPOCH,
               "round_seconds": ours, "last_train_loss": loss, "matmuls_per_step": len(shapes),
