@@ -13,15 +13,17 @@ k samples per image:
     backward                               the reverse, each kernel's backward, into the models'
                                            own gradient arrays (the flat buffer Adam updates)
 
-weights() is the reference's objective lines on the k x N log-weights, with one change: an importance
-weight w_i / sum_j w_j below float32's smallest normal number (1.2e-38) is set to 0. Such weights come
-from samples whose log w trails the best by more than 87 nats, common early in training with k = 5; left
-subnormal they made every product downstream of that sample's gradient about 100 times slower (the
-one-layer k = 5 step: 10.6 ms, its matrix products alone 2.7 ms). The loss moves by nothing and each
-gradient by at most 1.2e-38 / N.
+weights() is the reference's objective lines on the k x N log-weights, in one Numba pass, with one change:
+an importance weight w_i / sum_j w_j below float32's smallest normal number (1.2e-38) is set to 0. Such
+weights come from samples whose log w trails the best of the same image by more than 87 nats (k > 1),
+and would make that sample's whole gradient subnormal. Many x86 CPUs (Intel ones in
+particular) compute with subnormal numbers far more slowly (fast/adam.py and fast/bce.py met it); the
+project's AMD EPYC does not (a product with 20 of its 100 rows subnormal: 0.516 ms against 0.517), so
+this is a precaution. The loss does not move, and each gradient by at most 1.2e-38 / N.
 
-Arrays are reused from step to step (a Workspace kept on the model). Nothing here reads a value
-back to the host; the parts are 0-d arrays, as the reference returns them.
+Arrays are reused from step to step (a Workspace kept on the model). On a GPU (the reference forms)
+nothing here reads a value back to the host; the parts are scalars of the model's dtype, as the
+reference returns them.
 """
 import math
 
