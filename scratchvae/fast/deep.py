@@ -51,8 +51,11 @@ def _numba_weights(numba):
                 sum_log_w += log_w[i, n]
             sum_L += m + np.log(total) - np.log(k)                       # L_k of image n
             for i in range(k):
-                w = g[i, n] / total if iwae else 0
-                g[i, n] = (0 if w < tiny else w) / -N if iwae else -1.0 / (k * N)
+                if iwae:
+                    w = g[i, n] / total                                  # softmax_i(log w)
+                    g[i, n] = (0 if w < tiny else w) / -N                # g = -softmax / N, no subnormals
+                else:
+                    g[i, n] = -1.0 / (k * N)                             # the VAE: mean of log w
         return sum_L / N, sum_log_w / (k * N)
     return weights
 
