@@ -8,14 +8,16 @@ reports three numbers for the default VAE (784-400-20-400-784, batch 128, 469 st
     floor       seconds the same matrix products take alone, on this machine, with this BLAS
     ratio       epoch / floor: 1.00 would mean the step is nothing but its matrix products
 
-and, with --torch, the PyTorch reference (../shared/bench/torch_vae.py, or any script that prints
-"epoch_s S" per epoch) run in the same invocation, one after the other, so both see the same machine.
-Nothing here asserts a time; the figures are for people.
+and, with --torch, the PyTorch reference (demos/reference/torch_vae.py in the repository, or any script
+that prints "epoch_s S" per epoch) run in the same invocation, one after the other, so both see the same
+machine. --recipe iwae times the IWAE paper's recipe instead (batch 20, bench_iwae.py says what it
+reports). Nothing here asserts a time; the figures are for people.
 
     python -m scratchvae.bench                         # NumPy, median of 3 epochs after a warm-up
-    python -m scratchvae.bench --torch /tmp/torchref/bin/python
+    python -m scratchvae.bench --torch ~/torchref/bin/python
     python -m scratchvae.bench --backend cupy --batch-size 512
     python -m scratchvae.bench --threads 2             # every figure with 2 BLAS threads (default 1)
+    python -m scratchvae.bench --recipe iwae --layers 2 --k 5 --torch ~/torchref/bin/python
 
 The fast path's epoch is also timed with 1 and 2 BLAS threads (scratchvae/threads.py says why it matters).
 """
@@ -32,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, cli, threads
+from . import backend, bench_iwae, cli, threads
 from .data import load_mnist
 from .fast import Adam as FusedAdam
 from .fast import engine
@@ -40,7 +42,7 @@ from .models.vae import VAE, VAEConfig
 from .nn import optim
 from .train import fit
 
-TORCH_SCRIPT = Path(__file__).resolve().parents[1].parent / "shared" / "bench" / "torch_vae.py"
+TORCH_SCRIPT = Path(__file__).resolve().parents[1] / "demos" / "reference" / "torch_vae.py"
 
 
 def matmul_shapes(model, batch):
@@ -176,10 +178,21 @@ def main(argv=None):
     p.add_argument("--images", type=int, default=60000, help="training images per epoch (fewer for a quick look)")
     p.add_argument("--torch", metavar="PYTHON", default=None,
                    help="a Python with torch installed: also time the PyTorch reference in this run")
-    p.add_argument("--torch-script", default=str(TORCH_SCRIPT), help="the PyTorch reference script")
+    p.add_argument("--torch-script", default=None, help="the PyTorch reference script (default: the recipe's "
+                   "in demos/reference/)")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
+    p.add_argument("--recipe", choices=("vae", "iwae"), default="vae",
+                   help="vae: the default VAE above; iwae: the IWAE paper's recipe (batch 20, bench_iwae.py)")
+    p.add_argument("--layers", type=int, choices=(1, 2), default=1, help="--recipe iwae: stochastic layers")
+    p.add_argument("--k", type=int, default=1, help="--recipe iwae: importance samples per image")
+    p.add_argument("--objective", choices=("iwae", "vae"), default="iwae", help="--recipe iwae: the bound trained")
+    p.add_argument("--steps", type=int, default=200, help="--recipe iwae: timed steps per round")
+    p.add_argument("--warmup", type=int, default=50, help="--recipe iwae: untimed steps first")
+    p.add_argument("--rounds", type=int, default=10, help="--recipe iwae: rounds, alternating with PyTorch's")
+    p.add_argument("--textbook", action="store_true", help="--recipe iwae: time DeepVAE(fast=False), the textbook "
+                   "objective alone")
     args = p.parse_args(argv)
-    for flag in ("batch_size", "epochs", "latent", "images"):
+    for flag in ("batch_size", "epochs", "latent", "images", "k", "steps", "warmup", "rounds"):
         if getattr(args, flag) < 1:
             p.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
     hidden = cli.int_list("--hidden", args.hidden)
@@ -194,9 +207,12 @@ def main(argv=None):
         backend.use(args.backend)
     else:
         backend.xp()                               # a SCRATCHVAE_BACKEND that cannot be used: one line
+    args.torch_script = args.torch_script or (bench_iwae.TORCH_SCRIPT if args.recipe == "iwae" else TORCH_SCRIPT)
     if args.torch and not Path(args.torch_script).is_file():
         p.error(f"--torch-script {args.torch_script} not found: pass the PyTorch reference script "
-                "(shared/bench/torch_vae.py in this project's workspace, or any script printing 'epoch_s S')")
+                "(demos/reference/ in a clone of the repository)")
+    if args.recipe == "iwae":
+        return _iwae(args)
     config = VAEConfig(hidden=hidden, latent=args.latent)
 
     x, _ = load_mnist("train")
@@ -229,9 +245,7 @@ def main(argv=None):
             result.update({"torch_epoch_seconds": torch_s, "ratio_to_torch": epoch_s / torch_s})
 
     print(f"scratchvae {result['model']} VAE on {result['backend']}, batch {args.batch_size}, {steps} steps per epoch")
-    env = " ".join(f"{k}={v}" for k, v in info["blas_env"].items()) or "no *_NUM_THREADS set"
-    print(f"  machine: {info['cpu']}, {info['cpu_cores']} cores; BLAS {info['blas']} ({env}); NumPy {info['numpy']}; "
-          f"fused kernels: {info['fast_engine']}" + (f"; GPU {info['gpu']}" if "gpu" in info else ""))
+    print(_machine_line(info))
     w = 31                                         # one label column, so the figures line up
     print(f"  {f'epoch, fast path (median of {args.epochs})':{w}s} {epoch_s:8.3f} s   "
           f"{result['images_per_second']:9,.0f} images/s")
@@ -249,6 +263,26 @@ def main(argv=None):
     print(f"  {'per step, ms (median)':{w}s} {'fast':>8s}  {'textbook':>8s}    matmuls alone {profile['matmuls']:.3f}")
     for key, label in (("objective", "forward + backward"), ("optimizer", "Adam step"), ("bce", "  of which BCE")):
         print(f"    {label:{w - 2}s} {fast_ms[key]:8.3f}  {text_ms[key]:8.3f}")
+    if args.json:
+        cli.write_text(args.json, json.dumps(result, indent=1))
+    return 0
+
+
+def _machine_line(info):
+    env = " ".join(f"{k}={v}" for k, v in info["blas_env"].items()) or "no *_NUM_THREADS set"
+    gpu = f"; GPU {info['gpu']}" if "gpu" in info else ""
+    return (f"  machine: {info['cpu']}, {info['cpu_cores']} cores; BLAS {info['blas']} ({env}); NumPy "
+            f"{info['numpy']}; fused kernels: {info['fast_engine']}{gpu}")
+
+
+def _iwae(args):
+    """--recipe iwae: the IWAE paper's recipe beside its PyTorch reference (bench_iwae.py)."""
+    info = machine()
+    result = {**info, "backend": backend.name(),
+              **bench_iwae.run(args.layers, args.objective, args.k, args.steps, args.warmup, args.rounds,
+                               args.torch, args.torch_script, fast=not args.textbook)}
+    title, *lines = bench_iwae.report(result).split("\n")
+    print("\n".join([title, _machine_line(info), *lines]))
     if args.json:
         cli.write_text(args.json, json.dumps(result, indent=1))
     return 0

@@ -89,3 +89,25 @@ def test_matmul_shapes_of_the_default_vae():
     shapes = bench.matmul_shapes(VAE(), 128)
     assert shapes[:4] == [(128, 784, 400), (128, 400, 40), (128, 20, 400), (128, 400, 784)]
     assert len(shapes) == 11                       # 4 forward, 4 weight gradients, 3 input gradients
+
+
+def test_iwae_recipe_benchmark_reports_its_ratio_to_a_reference(tmp_path, capsys):
+    """--recipe iwae with a stand-in reference (a script answering as torch_iwae.py --serve does): the bench
+    runs it with the recipe's flags, and ratio_to_torch is the median step time over the reference's."""
+    fake = tmp_path / "fake_torch.py"
+    fake.write_text("import sys\nassert sys.argv[1:] == ['--serve', '--warmup', '2', '--layers', '2', '--k', '3', "
+                    "'--objective', 'vae']\nprint('ready', flush=True)\nfor line in sys.stdin:\n"
+                    "    assert line == 'steps 6\\n'\n    print('timed_steps 6 seconds 0.6 threads 1', flush=True)\n")
+    out = tmp_path / "r.json"
+    assert bench.main(["--recipe", "iwae", "--layers", "2", "--k", "3", "--objective", "vae", "--steps", "6",
+                       "--warmup", "2", "--rounds", "2", "--torch", sys.executable, "--torch-script", str(fake),
+                       "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["torch_step_ms"] == pytest.approx(100.0) and result["torch_threads"] == 1
+    assert len(result["round_seconds"]) == 2 == len(result["torch_round_seconds"]) and result["timed_steps"] == 6
+    assert result["ratio_to_torch"] == pytest.approx(result["step_ms"] / 100.0)
+    assert result["epoch_seconds"] == pytest.approx(result["step_ms"] * 2980 / 1000)
+    # 12 Dense layers (3 in each of q1, q2, p0, p1), three products each, but q1's first has no dx (data)
+    assert result["matmuls_per_step"] == 3 * 12 - 1
+    assert set(result["step_profile_ms"]) == {"gather + binarize", "forward + backward", "Adam step", "matmuls alone"}
+    assert "ratio" in capsys.readouterr().out

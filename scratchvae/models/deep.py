@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from .. import backend, diagnostics
 from ..checks import check_positive_int
 from ..diagnostics import ACTIVE_THRESHOLD
+from ..fast import deep as fast_deep
 from ..nn.activations import sigmoid
 from ..nn.gaussian import gaussian_log_density, gaussian_log_density_backward, standard_normal_log_density
 from ..nn.losses import bce_with_logits_per_example
@@ -93,11 +94,15 @@ def _repeat(a, k):
 
 
 class DeepVAE(Model):
+    """fast=True (the default) evaluates objective() through scratchvae/fast/deep.py: the same numbers from
+    fused kernels and reused buffers, tested equal; fast=False runs the textbook code below, line by line."""
+
     kind = "deep_vae"
 
-    def __init__(self, config=None, dtype=None, **overrides):
+    def __init__(self, config=None, dtype=None, fast=True, **overrides):
         config = config or DeepVAEConfig(**overrides)
         super().__init__(config, dtype)
+        self.fast = bool(fast)
         c, rng = config, backend.rng(config.seed)
         below = [c.n_in, *c.latent[:-1]]                # what each stochastic layer is inferred from
         self.q_nets = [mlp([below[l], *c.hidden[l], 2 * c.latent[l]], c.activation, "identity", rng,
@@ -219,6 +224,8 @@ class DeepVAE(Model):
         Values are not scanned on this hot path (as VAE.objective): a NaN in x gives a NaN loss, returned
         as is; fit scans the data where it enters and stops at the first non-finite loss, naming the step.
         """
+        if self.fast:
+            return fast_deep.objective(self, x, rng, backward, step, eps, k)
         x = self.check_input("DeepVAE.objective", x, finite=False)
         k = check_positive_int("DeepVAE.objective", "k", k if k is not None else self.config.k)
         eps = eps if eps is not None else self.draw_eps(x.shape[0], k, rng)
