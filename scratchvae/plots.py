@@ -16,13 +16,20 @@ import math
 from pathlib import Path
 from statistics import NormalDist
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")                      # files only: works on machines without a display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from . import backend
 
-from . import backend  # noqa: E402
+
+def pyplot():
+    """matplotlib.pyplot with the Agg backend (files only: works on machines without a display).
+
+    Imported on first use, not with this module: matplotlib and pyplot take about 40 MB, which a
+    training run does not need until it draws (the VAE demo's peak memory falls by as much)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
 
 
 def _side(d):
@@ -49,14 +56,14 @@ def _save(fig, path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    pyplot().close(fig)
     return path
 
 
 def save_image_grid(images, path, cols=10, title=None, cmap="gray"):
     """Images (N, D) in a grid with `cols` columns."""
     mosaic = tile(images, cols)
-    fig, ax = plt.subplots(figsize=(cols * 0.6, mosaic.shape[0] / mosaic.shape[1] * cols * 0.6 + 0.4))
+    fig, ax = pyplot().subplots(figsize=(cols * 0.6, mosaic.shape[0] / mosaic.shape[1] * cols * 0.6 + 0.4))
     ax.imshow(mosaic, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
     ax.axis("off")
     if title:
@@ -67,7 +74,7 @@ def save_image_grid(images, path, cols=10, title=None, cmap="gray"):
 def save_reconstructions(rows, labels, path, title=None):
     """rows: a list of (N, D) arrays shown one above the other (e.g. originals, reconstructions)."""
     n = backend.to_host(rows[0]).shape[0]
-    fig, axes = plt.subplots(len(rows), 1, figsize=(n * 0.6, len(rows) * 0.75 + 0.4))
+    fig, axes = pyplot().subplots(len(rows), 1, figsize=(n * 0.6, len(rows) * 0.75 + 0.4))
     axes = np.atleast_1d(axes)
     for ax, images, label in zip(axes, rows, labels):
         ax.imshow(tile(images, n), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
@@ -127,7 +134,7 @@ def save_latent_scatter(z, labels, path, title=None):
     """Latent means coloured by class label (a 2-D linear projection when J > 2)."""
     xy, (xlabel, ylabel) = project_2d(z, labels)
     labels = backend.to_host(labels)
-    fig, ax = plt.subplots(figsize=(6.4, 5.6))
+    fig, ax = pyplot().subplots(figsize=(6.4, 5.6))
     points = ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap="tab10", s=3, alpha=0.7, vmin=-0.5, vmax=9.5)
     fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
     ax.set_xlabel(xlabel)
@@ -154,7 +161,7 @@ def save_loss_curves(history, path, title=None):
     """history: records with epoch, train_loss (or train_neg_elbo) and optionally test_loss, train_rec, ..."""
     epochs = [r["epoch"] for r in history]
     parts = [k for k in ("rec", "kl", "l1") if f"train_{k}" in history[0]]
-    fig, axes = plt.subplots(1, 1 + bool(parts), figsize=(10 if parts else 5.5, 3.8))
+    fig, axes = pyplot().subplots(1, 1 + bool(parts), figsize=(10 if parts else 5.5, 3.8))
     axes = np.atleast_1d(axes)
     # for a VAE plot the -ELBO on both sides (train_loss is the objective, rec + beta_t KL, during warm-up)
     train_key = "train_neg_elbo" if "train_neg_elbo" in history[0] else "train_loss"
@@ -189,7 +196,7 @@ def save_kl_per_dim(kl_per_dim, path, threshold=None, title=None):
     """
     kl = np.asarray(backend.to_host(kl_per_dim), dtype=np.float64)
     order = np.argsort(-kl, kind="stable")
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.28 * kl.size + 1.5), 3.4))
+    fig, ax = pyplot().subplots(figsize=(max(4.0, 0.28 * kl.size + 1.5), 3.4))
     ax.bar(np.arange(kl.size), kl[order], color="tab:blue")
     ax.set_xticks(np.arange(kl.size))
     ax.set_xticklabels([str(j) for j in order], fontsize=7)
@@ -204,7 +211,7 @@ def save_kl_per_dim(kl_per_dim, path, threshold=None, title=None):
 
 def save_labelled_points(x, y, point_labels, path, xlabel, ylabel, title=None, logx=False):
     """One line through the points (x_i, y_i), each annotated with point_labels[i]."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig, ax = pyplot().subplots(figsize=(5.5, 3.8))
     ax.plot(x, y, "o-")
     for xi, yi, label in zip(x, y, point_labels):
         ax.annotate(str(label), (xi, yi), textcoords="offset points", xytext=(5, 5), fontsize=8)
