@@ -11,15 +11,9 @@ as many backward, plus a copy into the encoder's gradient (N, 2J). Fused, per en
     backward   dstats[:, :J] = dmu     = dz + beta mu / N
                dstats[:, J:] = dlogvar = dz eps std 0.5 + beta (var - 1) 0.5 / N
 written straight into dstats. The formulas and their order are the references', so the results
-agree to rounding (tests/test_fast.py). Three forms (engine.py picks one):
-
-    cupy        one ElementwiseKernel each way
-    numba       backward only: one Numba loop instead of 9 array operations, the same float operations
-                in the same order (identical results). The arrays are small (128 x 20 for the default
-                VAE), so what it saves is calls: 0.023 ms a step instead of 0.051 inside the training loop
-                (medians, busy 2-core AMD EPYC). A forward loop (after NumPy's SIMD exp for std and var)
-                saved nothing measurable (0.052 against 0.056 ms), so the forward runs the reference form
-    reference   array code against xp
+agree to rounding (tests/test_fast.py). One CuPy ElementwiseKernel each way on the GPU; on the CPU
+the arrays are small (128 x 20 for the default VAE) and the NumPy form is as fast as a Numba loop
+(microbench), so the CPU runs the reference form.
 """
 from .. import backend
 from . import engine
@@ -34,18 +28,6 @@ CUPY_BACKWARD = """
     dmu = dz + beta * (mu * inv_n);
     dlogvar = dz * eps * std * (T)0.5 + beta * ((var - (T)1) * half_inv_n);
 """
-
-
-def _numba_backward(numba):
-    @numba.njit(cache=True, error_model="numpy")
-    def latent_backward(dz, mu, std, var, eps, beta, n, half, half_inv_n, one, dstats):
-        J = mu.shape[1]
-        for i in range(mu.shape[0]):
-            for j in range(J):
-                dstats[i, j] = dz[i, j] + beta * (mu[i, j] / n)                     # dmu
-                dstats[i, J + j] = (dz[i, j] * eps[i, j] * std[i, j] * half          # dlogvar
-                                    + beta * ((var[i, j] - one) * half_inv_n))
-    return latent_backward
 
 
 def forward(mu, logvar, eps):
@@ -74,10 +56,6 @@ def backward(dz, cache, beta, dstats):
         kernel = engine.cupy_kernel(xp, "scratchvae_latent_bwd", "T dz, T mu, T std, T var, T eps, T beta, "
                                     "T inv_n, T half_inv_n", "T dmu, T dlogvar", CUPY_BACKWARD)
         kernel(dz, mu, std, var, eps, f(beta), f(1.0 / n), f(0.5 / n), dstats[:, :J], dstats[:, J:])
-        return dstats
-    if engine.engine(xp) == "numba" and dz.dtype == dstats.dtype == mu.dtype:
-        engine.numba_jit("latent_backward", _numba_backward)(dz, mu, std, var, eps, f(beta), f(n), f(0.5),
-                                                             f(0.5 / n), f(1), dstats)
         return dstats
     dstats[:, :J] = dz + beta * (mu / n)                             # dz + beta dKL/dmu
     dstats[:, J:] = dz * eps * std * f(0.5) + beta * ((var - 1) * f(0.5 / n))
