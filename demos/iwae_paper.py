@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from scratchvae import backend, checkpoint, cli, plots  # noqa: F401  (plots: matplotlib without a display)
+from scratchvae import backend, checkpoint, cli, plots
 from scratchvae.cli import ArgumentParser, UsageError, run_main
 from scratchvae.data import load_mnist, static_binarize
 from scratchvae.fast import (
@@ -215,7 +215,7 @@ def evaluate_row(row, model, curve, complete, cfg, data, args):
 
 
 def draw_curves(results_dir, rows, path):
-    import matplotlib.pyplot as plt  # after scratchvae.plots has chosen the Agg backend (no display)
+    plt = plots.pyplot()                        # matplotlib with the Agg backend (no display)
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for row in rows:
         curve = _read_json(results_dir / "{}-{}-{}".format(*row) / "curve.json", [], CURVE_FIX)

@@ -17,14 +17,22 @@ import sys
 from pathlib import Path
 from statistics import NormalDist
 
-import matplotlib
+import numpy as np
 
-if "ipykernel" not in sys.modules:         # in Jupyter keep its inline backend, so a notebook still draws
-    matplotlib.use("Agg")                  # files only: works on machines without a display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from . import backend
 
-from . import backend  # noqa: E402
+
+def pyplot():
+    """matplotlib.pyplot with the Agg backend (files only: works on machines without a display; in a
+    Jupyter kernel its inline backend is kept).
+
+    Imported on first use, not with this module: matplotlib and pyplot take about 40 MB, which a
+    training run does not need until it draws (the VAE demo's peak memory falls by as much)."""
+    import matplotlib
+    if "ipykernel" not in sys.modules:     # in Jupyter keep its inline backend, so a notebook still draws
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
 
 
 def _side(d):
@@ -51,14 +59,14 @@ def _save(fig, path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    pyplot().close(fig)
     return path
 
 
 def save_image_grid(images, path, cols=10, title=None, cmap="gray"):
     """Images (N, D) in a grid with `cols` columns."""
     mosaic = tile(images, cols)
-    fig, ax = plt.subplots(figsize=(cols * 0.6, mosaic.shape[0] / mosaic.shape[1] * cols * 0.6 + 0.4))
+    fig, ax = pyplot().subplots(figsize=(cols * 0.6, mosaic.shape[0] / mosaic.shape[1] * cols * 0.6 + 0.4))
     ax.imshow(mosaic, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
     ax.axis("off")
     if title:
@@ -69,7 +77,7 @@ def save_image_grid(images, path, cols=10, title=None, cmap="gray"):
 def save_reconstructions(rows, labels, path, title=None):
     """rows: a list of (N, D) arrays shown one above the other (e.g. originals, reconstructions)."""
     n = backend.to_host(rows[0]).shape[0]
-    fig, axes = plt.subplots(len(rows), 1, figsize=(n * 0.6, len(rows) * 0.75 + 0.4))
+    fig, axes = pyplot().subplots(len(rows), 1, figsize=(n * 0.6, len(rows) * 0.75 + 0.4))
     axes = np.atleast_1d(axes)
     for ax, images, label in zip(axes, rows, labels):
         ax.imshow(tile(images, n), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
@@ -96,7 +104,7 @@ def save_interpolations(images, path, title=None, ends=None):
     x_a, x_b = (backend.to_host(e).reshape(pairs, d) for e in ends)
     panels = [(tile(x_a, 1), "x_a\n(test)"), (tile(middle, steps), "decode((1 - t) mu(x_a) + t mu(x_b)),\n"
               f"t = 0 ... 1 in {steps} steps"), (tile(x_b, 1), "x_b\n(test)")]
-    fig, axes = plt.subplots(1, 3, figsize=((steps + 2) * 0.6 + 0.6, pairs * 0.6 + 0.9),
+    fig, axes = pyplot().subplots(1, 3, figsize=((steps + 2) * 0.6 + 0.6, pairs * 0.6 + 0.9),
                              gridspec_kw={"width_ratios": [1, steps, 1], "wspace": 0.06})
     for ax, (mosaic, label) in zip(axes, panels):
         ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
@@ -155,11 +163,11 @@ def save_latent_scatter(z, labels, path, title=None, box=None):
     box: optional (lo, hi), a dashed square lo <= z1, z2 <= hi: the region manifold.png decodes."""
     xy, (xlabel, ylabel) = project_2d(z, labels)
     labels = backend.to_host(labels)
-    fig, ax = plt.subplots(figsize=(6.4, 5.6))
+    fig, ax = pyplot().subplots(figsize=(6.4, 5.6))
     points = ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap="tab10", s=3, alpha=0.7, vmin=-0.5, vmax=9.5)
     if box is not None:
         lo, hi = box
-        ax.add_patch(plt.Rectangle((lo, lo), hi - lo, hi - lo, fill=False, linestyle="--",
+        ax.add_patch(pyplot().Rectangle((lo, lo), hi - lo, hi - lo, fill=False, linestyle="--",
                                    edgecolor="black", linewidth=1, label="the grid of manifold.png"))
         ax.legend(loc="upper right", fontsize=8)
     fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
@@ -207,7 +215,7 @@ def save_manifold(decode, path, n=20, title=None):
     mosaic = tile(images, n)
     side = _side(images.shape[1])
     at, labels = manifold_ticks(n, side)
-    fig, ax = plt.subplots(figsize=(n * 0.6, n * 0.6 + 0.4))
+    fig, ax = pyplot().subplots(figsize=(n * 0.6, n * 0.6 + 0.4))
     ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks(at, labels)
     ax.set_yticks([mosaic.shape[0] - 1 - y for y in at], labels)      # z2 grows upward, as in latent.png
@@ -231,7 +239,7 @@ def save_loss_curves(history, path, title=None):
     epochs = [r["epoch"] for r in history]
     names = {"rec": "reconstruction (rec)", "kl": "KL(q(z|x) || p(z)) (kl)", "l1": "L1 penalty (l1)"}
     parts = [k for k in ("rec", "kl", "l1") if f"train_{k}" in history[0]]
-    fig, axes = plt.subplots(1, 1 + len(parts), figsize=(4.6 * (1 + len(parts)), 3.8), squeeze=False)
+    fig, axes = pyplot().subplots(1, 1 + len(parts), figsize=(4.6 * (1 + len(parts)), 3.8), squeeze=False)
     axes = axes[0]
     # for a VAE plot the -ELBO on both sides (train_loss is the objective, rec + beta_t KL, during warm-up)
     train_key = "train_neg_elbo" if "train_neg_elbo" in history[0] else "train_loss"
@@ -267,7 +275,7 @@ def save_kl_per_dim(kl_per_dim, path, threshold=None, title=None):
     """
     kl = np.asarray(backend.to_host(kl_per_dim), dtype=np.float64)
     order = np.argsort(-kl, kind="stable")
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.28 * kl.size + 1.5), 3.4))
+    fig, ax = pyplot().subplots(figsize=(max(4.0, 0.28 * kl.size + 1.5), 3.4))
     ax.bar(np.arange(kl.size), kl[order], color="tab:blue")
     ax.set_xticks(np.arange(kl.size))
     ax.set_xticklabels([str(j) for j in order], fontsize=8 if kl.size <= 40 else 6)
@@ -282,7 +290,7 @@ def save_kl_per_dim(kl_per_dim, path, threshold=None, title=None):
 
 def save_labelled_points(x, y, point_labels, path, xlabel, ylabel, title=None, logx=False):
     """One line through the points (x_i, y_i), each annotated with point_labels[i]."""
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig, ax = pyplot().subplots(figsize=(5.5, 3.8))
     ax.plot(x, y, "o-")
     for xi, yi, label in zip(x, y, point_labels):
         ax.annotate(str(label), (xi, yi), textcoords="offset points", xytext=(5, 5), fontsize=8)

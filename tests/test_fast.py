@@ -9,7 +9,7 @@ from conftest import randn
 
 from scratchvae import backend, checkpoint, fast
 from scratchvae.fast import bce as fast_bce
-from scratchvae.fast import dense_act, latent
+from scratchvae.fast import dense_act, engine, latent
 from scratchvae.models.vae import VAE, VAEConfig
 from scratchvae.nn import optim
 from scratchvae.nn.activations import ReLU, Tanh
@@ -124,6 +124,24 @@ def test_fused_bce_equals_the_textbook_bce(xp, engine_choice, dtype, rtol):
     zero_value, zero_grad = fast_bce.bce_with_logits(xp.zeros_like(x), x)
     assert float(zero_value) == pytest.approx(50 * np.log(2), rel=rtol)
     np.testing.assert_allclose(host(zero_grad), (0.5 - host(x)) / 12, rtol=rtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_bce_numba_form_equals_its_numpy_form_exactly(dtype):
+    """The Numba form runs the reference form's float operations in the same order: identical bits."""
+    if engine.engine(np) != "numba":
+        pytest.skip("Numba is not installed (or SCRATCHVAE_FAST=numpy)")
+    rng = np.random.default_rng(4)
+    logits = (rng.standard_normal((16, 70)) * 8).astype(dtype)
+    logits[0, :4] = [-120.0, 0.0, 95.0, -0.0]                          # beyond the float32 cap, and both zeros
+    x = rng.random((16, 70)).astype(dtype)
+    value, grad = fast_bce._numba_form(logits, x, 16, logits.dtype.type)
+    ref_value, ref_grad = fast_bce._reference_form(np, logits, x, 16, logits.dtype.type)
+    assert value == ref_value and grad.dtype == dtype
+    np.testing.assert_array_equal(grad, ref_grad)
+    logits[3, 5] = np.nan                                              # a NaN logit stays NaN, so fit stops
+    value, grad = fast_bce.bce_with_logits(logits, x)
+    assert np.isnan(value) and np.isnan(grad[3, 5]) and np.isfinite(np.delete(grad.ravel(), 3 * 70 + 5)).all()
 
 
 @pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-14), (np.float32, 2e-6)])

@@ -20,7 +20,7 @@ def figures(monkeypatch):
     monkeypatch.setattr(plots, "_save", keep)
     yield kept
     for fig in kept:
-        plots.plt.close(fig)
+        plots.pyplot().close(fig)
 
 
 def test_manifold_ticks_land_on_the_cells_of_the_same_z():

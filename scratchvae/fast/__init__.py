@@ -8,7 +8,7 @@ kernels (tests/test_fast_deep.py) sum in other orders, so they agree to rounding
     engine      which engine runs a fused kernel: CuPy ElementwiseKernel, Numba on the CPU, or plain
                 array code (the reference form, always available)
     adam        Adam over one flat buffer in one fused pass, subnormal flushing   ref. nn/optim.Adam
-    bce         the BCE's value and gradient in one pass, logits capped           ref. nn/losses.bce_with_logits
+    bce         the BCE's value and gradient, fused, logits capped                ref. nn/losses.bce_with_logits
     latent      reparameterization + KL forward, and their backward, fused        ref. nn/reparam, nn/kl
     dense_act   bias + ReLU forward, and ReLU' + bias gradient backward, fused    ref. nn/dense, nn/activations
     vae         the VAE objective through the kernels above                      ref. models/vae.VAE.objective

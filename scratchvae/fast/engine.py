@@ -17,9 +17,10 @@ Every kernel in scratchvae/fast/ exists in up to three forms, all computing the 
 never asks "am I on a GPU?". Why Numba and not numexpr on the CPU: `python -m scratchvae.fast.microbench`
 measures both against plain NumPy on every kernel. On a 2-core AMD EPYC, Numba's fused Adam took 0.42 ms
 against 1.59 ms for in-place NumPy and 11.8 ms for numexpr (three expressions; slower than NumPy on every
-kernel measured; README, "Speed"). Numba loses where exp and log dominate (the BCE: 1.49 ms against
-NumPy's 0.70): NumPy's exp and log1p are SIMD-vectorised, Numba's are scalar library calls, so the BCE
-(and the small latent chain, a tie) stay NumPy code on the CPU.
+kernel measured; demos/RESULTS.md, "Speed"). Numba loses where exp and log dominate (a BCE loop calling
+them took 1.49 ms against NumPy's 0.70): NumPy's exp and log1p are SIMD-vectorised, Numba's are scalar
+library calls. So the BCE runs NumPy's exp and log1p between two Numba loops, and the latent chain
+(small, a tie) stays NumPy code on the CPU.
 
 SCRATCHVAE_FAST=numpy in the environment turns Numba off (everything runs the reference form), to
 compare or to rule the engine out when hunting a bug; unset (or auto) uses Numba when it is installed.

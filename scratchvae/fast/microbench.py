@@ -6,7 +6,8 @@ reparameterization + KL on 128 x 20, bias + ReLU on 128 x 400 and its backward) 
     textbook    the code of scratchvae/nn/ (one NumPy operation per line, temporaries allocated)
     numpy       the fast path's reference form (in-place NumPy, buffers reused)
     numexpr     the chain as numexpr expressions (if numexpr is installed)
-    numba       the chain as one Numba loop (if Numba is installed; parallel where the package uses it)
+    numba       one Numba loop (if Numba is installed); for the BCE, the package's Numba form: two loops
+                around NumPy's SIMD exp and log1p (bce.py)
 
 Interleaved rounds, median of many, in one process: on a shared machine absolute times drift, the
 ratios between columns much less. The figures decided engine.py's choice; rerun them on yours.
@@ -35,18 +36,6 @@ def _numexpr():
 
 def _numba():
     return engine._NUMBA["_module"] if engine.numba_available() else None
-
-
-def numba_bce(numba):
-    @numba.njit(cache=True, error_model="numpy")
-    def bce(l, x, grad, inv_n, cap, one, zero):
-        total = 0.0
-        for i in range(l.size):
-            e = np.exp(-min(abs(l[i]), cap))
-            total += max(l[i], zero) - x[i] * l[i] + np.log1p(e)
-            grad[i] = ((one if l[i] >= zero else e) / (one + e) - x[i]) * inv_n
-        return total * inv_n
-    return bce
 
 
 def numba_latent(numba):
@@ -89,7 +78,8 @@ def kernels(ne, nb):
     logits = (rng.standard_normal((128, 784)) * 4).astype(f)
     x = rng.random((128, 784)).astype(f)
     grad = np.empty_like(logits)
-    chains["bce"] = {"textbook": lambda: _textbook_bce(logits, x), "numpy": lambda: fast_bce.bce_with_logits(logits, x)}
+    chains["bce"] = {"textbook": lambda: _textbook_bce(logits, x),
+                     "numpy": lambda: fast_bce._reference_form(np, logits, x, 128, f)}
     if ne is not None:
         d2 = {"l": logits, "x": x, "cap": f(fast_bce.cap(f)), "one": f(1), "zero": f(0), "inv_n": f(1 / 128)}
 
@@ -100,9 +90,7 @@ def kernels(ne, nb):
             return value
         chains["bce"]["numexpr"] = bce_ne
     if nb is not None:
-        kernel = engine.numba_jit("microbench_bce", numba_bce)
-        flat_l, flat_x, flat_g = logits.ravel(), x.ravel(), grad.ravel()
-        chains["bce"]["numba"] = lambda: kernel(flat_l, flat_x, flat_g, f(1 / 128), f(fast_bce.cap(f)), f(1), f(0))
+        chains["bce"]["numba"] = lambda: fast_bce._numba_form(logits, x, 128, f)
 
     mu, logvar, eps = (rng.standard_normal((128, 20)).astype(f) for _ in range(3))
     chains["latent"] = {"textbook": lambda: _textbook_latent(mu, logvar, eps),
