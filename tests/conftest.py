@@ -55,3 +55,12 @@ def mnist_small():
     x_train, _ = load_mnist("train")
     x_test, _ = load_mnist("test")
     return x_train[:2000].copy(), x_test[:500].copy()
+
+
+@pytest.fixture(params=["default", "reference"])
+def engine_choice(request, monkeypatch):
+    """Run a fast-path test twice: with the engine this machine picks (Numba on the CPU), and with
+    SCRATCHVAE_FAST=numpy, every fused kernel in its plain NumPy form (the reference it is tested against)."""
+    if request.param == "reference":
+        monkeypatch.setenv("SCRATCHVAE_FAST", "numpy")
+    return request.param

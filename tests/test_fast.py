@@ -26,13 +26,6 @@ def host(a):
     return backend.to_host(a)
 
 
-@pytest.fixture(params=["default", "reference"])
-def engine_choice(request, monkeypatch):
-    if request.param == "reference":
-        monkeypatch.setenv("SCRATCHVAE_FAST", "numpy")
-    return request.param
-
-
 def _twins(dtype, **config):
     cfg = VAEConfig(**{**CONFIG.__dict__, **config})
     return VAE(cfg, dtype=dtype, fast=True), VAE(cfg, dtype=dtype, fast=False)

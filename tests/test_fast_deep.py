@@ -22,13 +22,6 @@ def host(a):
     return backend.to_host(a)
 
 
-@pytest.fixture(params=["default", "reference"])
-def engine_choice(request, monkeypatch):
-    if request.param == "reference":
-        monkeypatch.setenv("SCRATCHVAE_FAST", "numpy")
-    return request.param
-
-
 def _binary(xp, n, d, density, dtype, seed=7):
     return xp.asarray((np.random.default_rng(seed).random((n, d)) < density).astype(dtype))
 
