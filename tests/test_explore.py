@@ -181,7 +181,10 @@ def serve(*flags):
     """Start `python -m scratchvae.explore ... --no-browser --port 0`; return (process, address)."""
     proc = subprocess.Popen([sys.executable, "-m", "scratchvae.explore", *flags, "--no-browser", "--port", "0",
                              "--points", "200"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            # a job started in the background by a non-interactive shell inherits SIGINT
+                            # ignored; the server must take Ctrl-C as a user's terminal sends it
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     line = proc.stdout.readline()
     assert "http://127.0.0.1:" in line, line + proc.stderr.read()
     return proc, line.split("http://127.0.0.1:")[1].split("/")[0]
@@ -189,7 +192,12 @@ def serve(*flags):
 
 def stop(proc):
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=20)
+    try:
+        _, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()                               # never leave a server behind
+        proc.communicate()
+        raise
     assert proc.returncode == 130 and err.strip().endswith("interrupted"), err
 
 
