@@ -11,10 +11,10 @@ import pytest
 from scratchvae import backend, checkpoint, diagnostics
 from scratchvae.auroc import auroc, midranks
 from scratchvae.models.cvae import CVAE, CVAEConfig, one_hot, pack
+from scratchvae.models.iwae import _log_mean_exp
 from scratchvae.models.probe import LinearProbe
 from scratchvae.models.vae import VAE, VAEConfig
 from scratchvae.nn.kl import gaussian_kl
-from scratchvae.models.iwae import _log_mean_exp
 from scratchvae.nn.softmax import log_softmax, logsumexp, softmax_cross_entropy
 from scratchvae.train import evaluate
 

@@ -217,9 +217,9 @@ plt.show()
 # Weight the KL by beta (Higgins et al. 2017): loss = D + beta · R, with the *distortion* D = E_q[−log p(x|z)]
 # (the reconstruction term) and the *rate* R = KL(q(z|x) ‖ p(z)), the nats the code spends on each image. By the
 # argument above, a dimension now has to save beta · KL_j nats of distortion to stay on, so raising beta
-# switches dimensions off and lowers the rate at the price of a higher distortion; beta < 1 does the opposite. At beta = 1 the loss is
-# the negative ELBO, D + R. Train two more VAEs (J = 20, the same 8 epochs) at beta = 4 and 16, and measure D, R
-# and the active units on the test digits:
+# switches dimensions off and lowers the rate at the price of a higher distortion; beta < 1 does the opposite.
+# At beta = 1 the loss is the negative ELBO, D + R. Train two more VAEs (J = 20, the same 8 epochs) at beta = 4
+# and 16, and measure D, R and the active units on the test digits:
 
 # %%
 models = {1.0: vae}

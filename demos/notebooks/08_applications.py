@@ -122,8 +122,9 @@ plt.show()
 #
 # A VAE trained on ordinary data assigns each image a bound on log p(x). An image unlike the training data
 # should get a low one, so the score s(x) = −L_k(x), an estimate of an upper bound on −log p(x) in nats
-# (L_k ≤ log p(x) in expectation; `log_likelihood`, notebook 07, k = 10 samples), is high for the unusual. To test it, train a VAE on every digit *except* one,
-# score the 2,000 test digits, and ask how well the score separates the held-out digit from the nine it knows.
+# (L_k ≤ log p(x) in expectation; `log_likelihood`, notebook 07, k = 10 samples), is high for the unusual. To
+# test it, train a VAE on every digit *except* one, score the 2,000 test digits, and ask how well the score
+# separates the held-out digit from the nine it knows.
 #
 # The measure is the AUROC (`scratchvae/auroc.py`): the probability that a random held-out image scores above a
 # random familiar one (ties count half). 1 is a perfect ranking, 0.5 is chance. It is computed from ranks: with
