@@ -150,9 +150,10 @@ print(f"test error: linear AE {squared_error(linear.reconstruct(x_test), x_test)
       f"PCA {squared_error(pca_reconstruct(pca, x_test), x_test):.3f}")
 
 # %% [markdown]
-# At the first learning rate the largest angle falls to a few degrees and then stalls, jittering:
-# Adam keeps moving every weight by about lr. Each division of the rate by 10 brings the angles
-# down again, and the largest ones sit near the boundary between λ_K and λ_{K+1}, where swapping
+# At the first learning rate the largest angle falls from 78 to about 8 degrees in four epochs and
+# then stalls, jittering between 7.2 and 8.4: Adam keeps moving every weight by about lr. The first
+# division of the rate by 10 brings it down to 2.1 degrees in four epochs; the second barely moves
+# it (2.0 to 1.9). The largest angles sit near the boundary between λ_K and λ_{K+1}, where swapping
 # those two axes barely changes the loss. On clean test images the linear autoencoder's error is PCA's
 # (printed above).
 

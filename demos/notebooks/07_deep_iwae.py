@@ -128,7 +128,8 @@ print("active units (Var_x E_q[h|x] > 0.01), per layer:", deep.active_units(mean
 #
 # Computing it: log w of an MNIST digit is around −100 nats and exp(−100) ≈ 4e-44, so the weights are never
 # formed. With m = max_i log w_i, log (1/k) Σ_i w_i = m + log Σ_i exp(log w_i − m) − log k, where every exponent
-# is ≤ 0 and the largest term is exactly 1 (`scratchvae/models/iwae.py` streams this over chunks of samples).
+# is ≤ 0 and the largest term is exactly 1 (`scratchvae/nn/softmax.py: logsumexp`; `scratchvae/models/iwae.py`
+# streams it over chunks of samples).
 # `log_likelihood(model, x, k)` returns the estimate of L_k for each image.
 
 # %%
