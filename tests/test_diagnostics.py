@@ -11,10 +11,11 @@ import pytest
 from scratchvae import backend, checkpoint, diagnostics
 from scratchvae.auroc import auroc, midranks
 from scratchvae.models.cvae import CVAE, CVAEConfig, one_hot, pack
+from scratchvae.models.iwae import _log_mean_exp
 from scratchvae.models.probe import LinearProbe
 from scratchvae.models.vae import VAE, VAEConfig
 from scratchvae.nn.kl import gaussian_kl
-from scratchvae.nn.softmax import log_softmax, softmax_cross_entropy
+from scratchvae.nn.softmax import log_softmax, logsumexp, softmax_cross_entropy
 from scratchvae.train import evaluate
 
 # ---- KL per dimension and active units ----------------------------------------------------
@@ -104,6 +105,25 @@ def test_cross_entropy_of_equal_logits_is_log_k_and_gradient_rows_sum_to_zero():
     assert float(loss) == pytest.approx(-np.log(p[np.arange(6), labels]).mean(), rel=1e-12)
     np.testing.assert_allclose(d.sum(1), 0, atol=1e-15)
     assert np.isfinite(log_softmax(np.array([[1e4, -1e4, 0.0]]))).all()         # no overflow
+
+
+def test_logsumexp_matches_the_textbook_sum_and_survives_extreme_logs():
+    a = np.random.default_rng(4).standard_normal((3, 7)) * 4                      # (3, 7)
+    np.testing.assert_allclose(logsumexp(a, axis=1), np.log(np.exp(a).sum(1)), rtol=1e-13)
+    np.testing.assert_allclose(logsumexp(a, axis=0), np.log(np.exp(a).sum(0)), rtol=1e-13)
+    assert logsumexp(a, axis=1, keepdims=True).shape == (3, 1)
+    # shifted by -1000 (exp underflows to 0) or +1000 (exp overflows): the same sum, shifted
+    np.testing.assert_allclose(logsumexp(a - 1000, axis=1), logsumexp(a, axis=1) - 1000, rtol=1e-14)
+    np.testing.assert_allclose(logsumexp(a + 1000, axis=1), logsumexp(a, axis=1) + 1000, rtol=1e-14)
+    row = np.array([[-np.inf, -np.inf], [-np.inf, 0.0]])                          # sums of 0 and of 1
+    np.testing.assert_array_equal(logsumexp(row, axis=1), [-np.inf, 0.0])
+
+
+def test_streamed_log_mean_exp_equals_one_logsumexp_over_all_samples():
+    log_w = np.random.default_rng(5).standard_normal((10, 4)) * 30 - 100          # (k, B) log-weights
+    chunks = (log_w[:3], log_w[3:4], log_w[4:])                                   # uneven chunks
+    expected = np.log(np.exp(log_w + 100).mean(0)) - 100                          # shifted by hand
+    np.testing.assert_allclose(_log_mean_exp(iter(chunks), 10), expected, rtol=1e-13)
 
 
 def test_cross_entropy_names_bad_labels():

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 1. The autoencoder, its loss, and the backward pass it trains with
+# # 01 · The autoencoder, its loss, and the backward pass it trains with
 #
 # **Lecture sections 4 and 5.** An autoencoder is a network trained to give back its own input
 # through a narrow middle. This notebook derives everything the library needs to train one: the
@@ -123,8 +123,9 @@ print(gradcheck.format_report(gradcheck.check_loss(mse, {"x_hat": x_hat, "x": x}
 # The checker builds L = Σ y ⊙ dy for a fixed random dy, nudges every entry of x, W and b by ±h,
 # and compares (L(+h) - L(-h)) / 2h with what `Dense.backward` (`scratchvae/nn/dense.py`)
 # returned. A correct gradient agrees to about 1e-10. The second table is a deliberately wrong
-# backward that forgets the transpose in dx; the checker catches it and reads the mistake from the
-# pattern of the error.
+# backward that forgets the transpose in dx; the checker catches it and names the worst entry. A
+# missing transpose leaves no simple pattern (not a sign, not a factor), so its hint is to re-derive
+# dx. The layer is square (3 × 3) because otherwise dy @ W would not even have the shape of x.
 
 # %%
 x = rng.standard_normal((4, 5))
@@ -212,9 +213,9 @@ print(gradcheck.format_report(rows))
 #
 # At t = 1: m = (1 - b1) g, so m_hat = g; v = (1 - b2) g², so v_hat = g². The step is
 # lr g / (|g| + eps), which is ±lr for every weight whose |g| is far above eps = 1e-8. The first
-# step therefore moves every weight by about lr, whatever its gradient's size. The cell takes one
-# step of `scratchvae/nn/optim.py: Adam` on the MNIST autoencoder and measures how far each weight
-# moved.
+# step therefore moves every weight with a non-zero gradient by about lr, whatever its gradient's
+# size. The cell takes one step of `scratchvae/nn/optim.py: Adam` on the MNIST autoencoder and
+# measures how far each weight moved.
 
 # %%
 before = model.flat_params.copy()
@@ -222,7 +223,8 @@ model.objective(x_train[:128])                     # forward and backward: fills
 opt = Adam(list(model.parameters()), lr=1e-3)
 opt.step()
 moved = np.abs(model.flat_params - before)
-has_gradient = model.flat_grads != 0                # weights of always-black pixels get no gradient
+# weights whose input is 0 for every image of this batch (black pixels, ReLU units that are off) get no gradient
+has_gradient = model.flat_grads != 0
 print(f"{moved.size} weights; {has_gradient.mean():.1%} have a non-zero gradient")
 print(f"those moved by: median {np.median(moved[has_gradient]):.3e}, min {moved[has_gradient].min():.3e}, "
       f"max {moved[has_gradient].max():.3e} (lr = 1e-3)")
@@ -272,8 +274,8 @@ plt.show()
 # - exercise 1, the dense layer's forward and backward: `python -m scratchvae.exercises check 1`
 #   (the library's: `scratchvae/nn/dense.py`);
 # - exercise 2, ReLU and sigmoid: `python -m scratchvae.exercises check 2`; exercise 12 (extra), the
-#   ELU, an activation of your own design: `python -m scratchvae.exercises check 12`
-#   (`scratchvae/nn/activations.py`);
+#   ELU (Clevert et al. 2016), which the library does not have: write it as ReLU and Softplus are
+#   written in `scratchvae/nn/activations.py`: `python -m scratchvae.exercises check 12`;
 # - exercise 3, the squared error and its gradient: `python -m scratchvae.exercises check 3`
 #   (`scratchvae/nn/losses.py`);
 # - exercise 8, one Adam step with bias correction: `python -m scratchvae.exercises check 8`

@@ -14,7 +14,7 @@
 # ---
 
 # %% [markdown]
-# # 3. The variants: denoising, dropout and sparse autoencoders
+# # 03 · The variants: denoising, dropout and sparse autoencoders
 #
 # **Lecture section 7.** A plain autoencoder is rewarded only for giving back its training images.
 # Each variant adds one pressure that changes what the code learns: the **denoising** autoencoder
@@ -81,7 +81,7 @@ x_in = denoiser.corrupt(x_test[:4], backend.rng(0))            # what the denois
 print(f"corrupted input: shape {x_in.shape}, noise std {np.std(x_in - x_test[:4]):.3f} (asked for {NOISE})")
 
 # %% [markdown]
-# ## Dropout: a random half-network at every step
+# ## Dropout: a random sub-network at every step
 #
 # Inverted dropout (`scratchvae/nn/dropout.py`) multiplies each hidden unit by a random mask while
 # training, with p the probability of dropping a unit:
@@ -128,8 +128,9 @@ print(gradcheck.format_report(rows))
 # What finite differences cannot check: the kink. The centred difference (|h + δ| - |h - δ|)/2δ with
 # the checker's δ = 1e-5 equals h/δ when |h| < δ, anything between -1 and 1, and it agrees with
 # sign(h) only farther away. The cell runs the checker on entries away from 0 (passes), then with
-# one entry at 3e-6, inside the kink's reach (fails, though nothing is wrong). That is why exercise 5's
-# checker also tests the value at exactly 0 by itself.
+# one entry at 3e-6, inside the kink's reach (fails, though nothing is wrong; the checker's hint blames
+# the x > 0 branch: it cannot know about the kink). That is why exercise 5's checker also tests the
+# value at exactly 0 by itself.
 
 # %%
 h = np.array([[0.8, -1.3, 0.4], [-0.2, 2.0, 0.6]])
@@ -146,7 +147,8 @@ print("\nthe subgradient at exactly 0:", l1_penalty(np.zeros((1, 3)), 0.5)[1])
 # exact 0 for all four), Bernoulli loss on the pixels (notebook 04 derives it), Adam, 5 epochs on the
 # same 10,000 digits. Each variant changes one setting of `AEConfig`. Every model is scored on the
 # same 2,000 test digits, clean and noisy, by the squared error against the clean digit, and by the
-# fraction of code entries that are exactly 0 (`Autoencoder.code_sparsity`).
+# fraction of code entries below 0.01 in size (`Autoencoder.code_sparsity`; with a ReLU code, a unit
+# whose input is negative gives an exact 0).
 
 # %%
 shared = dict(hidden=(256,), code=32, code_activation="relu", seed=0)
@@ -155,7 +157,7 @@ configs = {"plain": AEConfig(**shared),
            "dropout": AEConfig(**shared, dropout=0.2),
            "sparse": AEConfig(**shared, l1=1.0)}
 models = {}
-print(f"{'model':10s} {'clean error':>12s} {'noisy error':>12s} {'code zeros':>11s}")
+print(f"{'model':10s} {'clean error':>12s} {'noisy error':>12s} {'|h| < 0.01':>11s}")
 for name, config in configs.items():
     model = Autoencoder(config)
     fit(model, Adam(list(model.parameters())), x_train, None, epochs=5, seed=0, progress=False, log=None)
@@ -168,7 +170,7 @@ for name, config in configs.items():
 #
 # - **denoising** has the lowest noisy error, close to its own clean error: it learned to remove the
 #   noise it trained on;
-# - **sparse** has the most exact zeros in its code: it answers each digit with fewer units;
+# - **sparse** has the most code entries below 0.01: it answers each digit with fewer units;
 # - **dropout** is built to survive losing units. The table does not test that, so the cell below
 #   does: it drops 20% of the decoder's hidden units at test time (the library's `Dropout` layer,
 #   in training mode, between the decoder's layers) and measures the clean error again.

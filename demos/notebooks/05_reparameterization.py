@@ -55,7 +55,7 @@ started = time.perf_counter()
 #
 # The first term of the ELBO is an expectation under the encoder's Gaussian q(z|x) = N(mu, diag(exp(logvar))):
 #
-# $$R(\mu, \text{logvar}) = \mathbb{E}_{z \sim q(z|x)}\,[f(z)], \qquad f(z) = \log p(x|z)$$
+#     R(mu, logvar) = E_{z ~ q(z|x)}[f(z)],     f(z) = log p(x|z)
 #
 # In code, "z ~ q" is a call to a random number generator that returns numbers. Move mu by a tiny h and
 # ask how those numbers move: the question has no answer, because the draw is not a function of mu.
@@ -141,8 +141,10 @@ print("samples have mean", z.mean(0).round(3), "and sd", z.std(0).round(3))
 # - pathwise: g_s = ∂f(z_s)/∂mu = dz_s  (the decoder's backward, then `reparameterize_backward`)
 # - score function: g_s = f(z_s) · ∂log q(z_s)/∂mu = f(z_s) (z_s − mu) / σ²  (`nn/gaussian.py`'s backward,
 #   with the upstream gradient f(z_s))
-# - score function with a baseline: the same with f(z_s) − mean(f), the usual way to tame it (still unbiased,
-#   since E_q[∇log q] = 0)
+# - score function with a baseline: the same with f(z_s) − b_s, the usual way to tame it. It stays unbiased
+#   for a baseline b_s that does not depend on z_s, since E_q[∇log q] = 0; the plain mean of f over all S
+#   samples includes f(z_s) and would shrink the estimate by a factor 1 − 1/S, so b_s is the leave-one-out
+#   mean, the mean of f over the other S − 1 samples
 
 # %%
 x_train, _ = load_mnist("train")
@@ -168,7 +170,8 @@ dz = vae.decoder.backward(-dlogits * S)                             # d f_s / d 
 path_mu, path_logvar = reparameterize_backward(dz, cache)           # (S, 2) each
 _, q_cache = gaussian_log_density(z, mu_s, logvar_s)
 _, score_mu, score_logvar = gaussian_log_density_backward(f, q_cache)             # f_s * dlog q / d(mu, logvar)
-_, base_mu, base_logvar = gaussian_log_density_backward(f - f.mean(), q_cache)    # with the baseline mean(f)
+baseline = (f.sum() - f) / (S - 1)                                  # leave-one-out mean of f, (S,)
+_, base_mu, base_logvar = gaussian_log_density_backward(f - baseline, q_cache)    # with that baseline
 estimators = {"pathwise": (path_mu, path_logvar), "score function": (score_mu, score_logvar),
               "score, baseline": (base_mu, base_logvar)}
 print(f"log p(x|z) over the samples: mean {f.mean():.1f} nats, sd {f.std():.1f}")
@@ -207,7 +210,7 @@ axes[0].legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
-# ## The exp(0.5 logvar) trap
+# ## The exp(logvar) trap
 #
 # A well-known NumPy VAE once wrote z = mu + exp(logvar) ⊙ eps, dropping the 0.5. That draws with standard
 # deviation exp(logvar) = σ², variance σ⁴. Its backward was the correct derivative *of that forward*:
@@ -283,8 +286,9 @@ print(gradcheck.format_report(dropped))
 
 # %%
 source = inspect.getsource(VAE.objective).splitlines()
-start = next(i for i, line in enumerate(source) if "if backward:" in line)
-print("\n".join(line[8:] for line in source[start:start + 7]))
+start = next(i for i, line in enumerate(source) if "gaussian_kl(" in line)              # the KL and its gradients
+stop = next(i for i, line in enumerate(source) if "self.encoder.backward" in line)
+print("\n".join(line[8:] for line in source[start:stop + 1]))
 
 # %% [markdown]
 # `scratchvae.gradcheck.check_model` checks the whole objective against finite differences in every weight
@@ -304,7 +308,7 @@ print()
 print(gradcheck.format_report(vae_rows[:len(vae_rows) // 2]))
 
 # %% [markdown]
-# Every tensor of both paths agrees with finite differences to about 1e-9 or better. The picture gathers the
+# Every tensor of both paths agrees with finite differences to better than 1e-8. The picture gathers the
 # verdicts of this notebook: the check certifies a backward against its forward (the VAE, the library's
 # reparameterization, and the exp(logvar) trap too), and fails a backward that disagrees with its forward.
 

@@ -16,9 +16,11 @@ With z = mu + std * eps the log-weight needs no extra network pass beyond the de
 Numerics: log w is around -100, so exp(log w) underflows to 0; the sum is taken as a log-sum-exp,
 streamed over chunks of samples so that K = 5000 never needs K decoder outputs in memory at once:
 
-    m' = max(m, max_k log w_k);   s' = s exp(m - m') + sum_k exp(log w_k - m');   L_K = m + log s - log K
+    S_c = logsumexp_{k in chunk c} log w_k                  (nn/softmax.py's logsumexp, exponents <= 0)
+    S   = logsumexp(S_1, S_2, ...)                          (a running total, one chunk at a time)
+    L_K = S - log K
 
-Every exponent is <= 0, so nothing overflows, and memory is bounded by `max_floats` per chunk.
+Nothing overflows, and memory is bounded by `max_floats` per chunk.
 
 Models with several stochastic layers (deep.py's DeepVAE, one or two layers) compute their own
 log-weights, log w = log p(x, h1, h2) - log q(h1, h2 | x); the same streamed log-sum-exp applies.
@@ -30,6 +32,7 @@ import numpy as np
 from .. import backend
 from ..checks import check_positive_int
 from ..nn.losses import bce_with_logits_per_example, gaussian_nll_per_example
+from ..nn.softmax import logsumexp
 
 
 def log_likelihood(model, x, k=5000, rng=None, batch_size=100, max_floats=2**22, progress=None):
@@ -66,16 +69,11 @@ def log_likelihood(model, x, k=5000, rng=None, batch_size=100, max_floats=2**22,
 
 def _log_mean_exp(log_w_chunks, k):
     """log (1/k) sum_k exp(log w_k), streamed over chunks of (kc, B) log-weights: (B,) float64."""
-    m = s = None
+    total = None                                                          # (B,) logsumexp of the chunks so far
     for log_w in log_w_chunks:
-        xp = backend.array_module(log_w)
-        if m is None:
-            m = xp.full(log_w.shape[1], -xp.inf, dtype=xp.float64)       # running max of log w
-            s = xp.zeros(log_w.shape[1], dtype=xp.float64)               # running sum of exp(log w - m)
-        m_new = xp.maximum(m, log_w.max(axis=0))
-        s = s * xp.exp(m - m_new) + xp.exp(log_w - m_new).sum(axis=0)
-        m = m_new
-    return m + xp.log(s) - math.log(k)
+        chunk = logsumexp(log_w, axis=0)                                  # (B,)
+        total = chunk if total is None else logsumexp(backend.array_module(chunk).stack([total, chunk]), axis=0)
+    return total - math.log(k)
 
 
 def _vae_log_weights(model, xb, k, rng, max_floats):

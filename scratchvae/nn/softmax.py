@@ -16,6 +16,9 @@ Gradient: d logsumexp(l) / d l_k = p_k and d l_c / d l_k = [k = c], so
 
 Each row of the gradient sums to 0 (probability moves from the other classes to the true one).
 Sanity: all-equal logits give p_k = 1/K and L = log K exactly.
+
+logsumexp is public because other files need the same stable sum: the importance-weighted bound
+(models/iwae.py) averages weights w_k = exp(log w_k) whose logs are around -100.
 """
 import numpy as np
 
@@ -23,12 +26,25 @@ from .. import backend
 from ..checks import check_array, check_finite_result, check_rows
 
 
+def logsumexp(a, axis=-1, keepdims=False):
+    """log sum_i exp(a_i) along `axis`, without overflow: m + log sum_i exp(a_i - m), m = max_i a_i.
+
+    a: any array, e.g. (N, K) -> (N,) with axis=1 ((N, 1) with keepdims=True). Every exponent is
+    <= 0, so a = -1000 or +1000 is fine where exp(a) would underflow to 0 or overflow to inf. A slice
+    that is all -inf (every term exp(-inf) = 0) gives -inf, the log of 0, not nan.
+    """
+    xp = backend.array_module(a)
+    m = a.max(axis=axis, keepdims=True)                                   # largest term of each slice
+    m = xp.where(xp.isfinite(m), m, 0)                                    # all -inf: shift by 0, not inf
+    with np.errstate(divide="ignore"):                                    # log 0 = -inf for an all -inf slice
+        out = m + xp.log(xp.exp(a - m).sum(axis=axis, keepdims=True))
+    return out if keepdims else out.squeeze(axis=axis)
+
+
 def log_softmax(logits):
     """log p (N, K) = logits - logsumexp(logits) row by row, without overflow."""
     check_array("log_softmax", "logits", logits, ndim=2)
-    xp = backend.array_module(logits)
-    shifted = logits - logits.max(axis=1, keepdims=True)                  # (N, K), every entry <= 0
-    return shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))   # (N, K)
+    return logits - logsumexp(logits, axis=1, keepdims=True)              # (N, K)
 
 
 def check_labels(where, labels, n, n_classes):
