@@ -71,7 +71,8 @@ TRACK = (
     Exercise(10, "iwae", "ex10_iwae.py", "the importance-weighted bound's log-sum-exp",
              "07_deep_iwae", "The importance-weighted bound",
              "scratchvae/models/deep.py, DeepVAE.objective (its \"iwae\" branch: L_k and the softmax gradient); "
-             "scratchvae/nn/softmax.py, logsumexp; streamed over chunks of samples in scratchvae/models/iwae.py, _log_mean_exp",
+             "scratchvae/nn/softmax.py, logsumexp; streamed over chunks of samples in "
+             "scratchvae/models/iwae.py, _log_mean_exp",
              "log p(x) >= L_K >= ELBO; log-sum-exp stable for K = 5000", checks.check_10),
     Exercise(11, "bughunt", "ex11_bughunt.py", "a bug hunt: a Gaussian likelihood with 3 planted bugs",
              "04_elbo", "The Gaussian decoder",
