@@ -154,10 +154,13 @@ def profile_step(config, x, batch_size, fast, steps=40):
     return {key: 1e3 * statistics.median(ts[3:]) for key, ts in times.items()}
 
 
-def time_torch(python, script, epochs):
-    """Run the PyTorch reference script and return the median of its 'epoch_s' figures (or None)."""
+def time_torch(python, script, epochs, n_threads=None):
+    """Run the PyTorch reference script and return the median of its 'epoch_s' figures (or None).
+
+    n_threads: torch.set_num_threads(n_threads) in the reference; None leaves torch its own default."""
+    command = [python, str(script), str(epochs)] + ([str(n_threads)] if n_threads else [])
     try:
-        done = subprocess.run([python, str(script), str(epochs)], capture_output=True, text=True, timeout=600)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
     except (OSError, subprocess.TimeoutExpired) as err:
         print(f"torch reference not run: {err}", file=sys.stderr)
         return None
@@ -180,6 +183,9 @@ def main(argv=None):
                    help="a Python with torch installed: also time the PyTorch reference in this run")
     p.add_argument("--torch-script", default=None, help="the PyTorch reference script (default: the recipe's "
                    "in demos/reference/)")
+    p.add_argument("--torch-threads", default="same", metavar="same|own|N",
+                   help="threads of the PyTorch reference: the same number as scratchvae's --threads, so both "
+                        "use the same cores; own (torch's default, one per core); or N")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     p.add_argument("--recipe", choices=("vae", "iwae"), default="vae",
                    help="vae: the default VAE above; iwae: the IWAE paper's recipe (batch 20, bench_iwae.py)")
@@ -195,6 +201,7 @@ def main(argv=None):
     for flag in ("batch_size", "epochs", "latent", "images", "k", "steps", "warmup", "rounds"):
         if getattr(args, flag) < 1:
             p.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
+    args.torch_threads = _torch_threads(args.torch_threads, args.threads, p)
     hidden = cli.int_list("--hidden", args.hidden)
     args.hidden = ",".join(map(str, hidden))
     cli.check_memory(_bench_bytes, {"--hidden": hidden, "--latent": args.latent, "--batch-size": args.batch_size},
@@ -240,9 +247,10 @@ def main(argv=None):
               "step_ms": profile, "blas_threads": args.threads,
               "epoch_seconds_by_threads": {str(n): t for n, t in sorted(by_threads.items())}}
     if args.torch:
-        torch_s = time_torch(args.torch, args.torch_script, args.epochs)
+        torch_s = time_torch(args.torch, args.torch_script, args.epochs, args.torch_threads)
         if torch_s is not None:
-            result.update({"torch_epoch_seconds": torch_s, "ratio_to_torch": epoch_s / torch_s})
+            result.update({"torch_epoch_seconds": torch_s, "ratio_to_torch": epoch_s / torch_s,
+                           "torch_threads": args.torch_threads or "own"})
 
     print(f"scratchvae {result['model']} VAE on {result['backend']}, batch {args.batch_size}, {steps} steps per epoch")
     print(_machine_line(info))
@@ -256,8 +264,9 @@ def main(argv=None):
     print(f"  {f'matmul floor ({len(shapes)} per step)':{w}s} {floor_s:8.3f} s   ratio {result['ratio_to_floor']:.2f}"
           " (fast / floor)")
     if "torch_epoch_seconds" in result:
-        print(f"  {f'PyTorch reference (median of {args.epochs})':{w}s} {result['torch_epoch_seconds']:8.3f} s   "
-              f"ratio {result['ratio_to_torch']:.2f} (scratchvae / torch)")
+        who = f"{args.torch_threads} thread(s)" if args.torch_threads else "its own threads"
+        print(f"  {f'PyTorch reference, {who}':{w}s} {result['torch_epoch_seconds']:8.3f} s   "
+              f"ratio {result['ratio_to_torch']:.2f} (scratchvae / torch, median of {args.epochs})")
     print(f"  {'peak resident memory':{w}s} {peak_mb:8.0f} MB")
     fast_ms, text_ms = profile["fast"], profile["textbook"]
     print(f"  {'per step, ms (median)':{w}s} {'fast':>8s}  {'textbook':>8s}    matmuls alone {profile['matmuls']:.3f}")
@@ -280,12 +289,28 @@ def _iwae(args):
     info = machine()
     result = {**info, "backend": backend.name(),
               **bench_iwae.run(args.layers, args.objective, args.k, args.steps, args.warmup, args.rounds,
-                               args.torch, args.torch_script, fast=not args.textbook)}
+                               args.torch, args.torch_script, fast=not args.textbook,
+                               torch_threads=args.torch_threads)}
     title, *lines = bench_iwae.report(result).split("\n")
     print("\n".join([title, _machine_line(info), *lines]))
     if args.json:
         cli.write_text(args.json, json.dumps(result, indent=1))
     return 0
+
+
+def _torch_threads(text, ours, parser):
+    """--torch-threads: 'same' -> scratchvae's thread count, 'own' -> None (torch decides), N -> N."""
+    if text == "same":
+        return ours
+    if text == "own":
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        parser.error(f"--torch-threads must be same, own or a whole number >= 1, got {text!r}")
+    return n
 
 
 def _bench_bytes(**sizes):

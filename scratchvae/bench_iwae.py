@@ -78,9 +78,9 @@ class TorchReference:
     """demos/reference/torch_iwae.py --serve in the Python that has torch: it trains the same recipe and
     answers each `steps N` with the seconds those N steps took. None of it is needed to use scratchvae."""
 
-    def __init__(self, python, script, layers, objective, k, warmup):
+    def __init__(self, python, script, layers, objective, k, warmup, n_threads=None):
         command = [python, str(script), "--serve", "--warmup", str(warmup), "--layers", str(layers),
-                   "--k", str(k), "--objective", objective]
+                   "--k", str(k), "--objective", objective] + (["--threads", str(n_threads)] if n_threads else [])
         self.errors = tempfile.TemporaryFile("w+")               # a file: a chatty stderr cannot block it
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors,
                                      text=True)
@@ -141,7 +141,7 @@ def profile_step(model, opt, x, shapes, rounds=200):
     return {key: 1e3 * statistics.median(ts[10:]) for key, ts in times.items()}
 
 
-def run(layers, objective, k, steps, warmup, rounds, torch=None, torch_script=None, fast=True):
+def run(layers, objective, k, steps, warmup, rounds, torch=None, torch_script=None, fast=True, torch_threads=None):
     """Time the recipe (and, with torch = a Python with torch, its reference) and return the figures."""
     x = backend.asarray(load_mnist("train")[0][:N_TRAIN])
     model, opt = build(layers, objective, k, x, fast)
@@ -149,7 +149,7 @@ def run(layers, objective, k, steps, warmup, rounds, torch=None, torch_script=No
     reference = None
     if torch:
         try:
-            reference = TorchReference(torch, torch_script, layers, objective, k, warmup)
+            reference = TorchReference(torch, torch_script, layers, objective, k, warmup, torch_threads)
         except (OSError, RuntimeError) as err:
             print(f"torch reference not run: {err}", file=sys.stderr)
     ours, theirs, loss = [], [], None

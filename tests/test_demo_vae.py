@@ -91,12 +91,24 @@ def test_matmul_shapes_of_the_default_vae():
     assert len(shapes) == 11                       # 4 forward, 4 weight gradients, 3 input gradients
 
 
+def test_the_torch_reference_runs_on_the_same_threads_unless_told(tmp_path):
+    """--torch-threads same (the default) hands the reference scratchvae's thread count; own hands nothing."""
+    fake = tmp_path / "fake_vae.py"
+    fake.write_text("import sys\nfor e in range(int(sys.argv[1])):\n"
+                    "    print('epoch', e, 'epoch_s', 1.0 + len(sys.argv) + e)\n")     # epoch_s tells the argv
+    assert bench.time_torch(sys.executable, fake, 3, bench._torch_threads("same", 1, None)) == 5.0   # 3 args
+    assert bench.time_torch(sys.executable, fake, 3, bench._torch_threads("own", 1, None)) == 4.0    # 2 args
+    assert bench._torch_threads("4", 1, None) == 4
+    with pytest.raises(cli.UsageError, match="--torch-threads must be same, own or a whole number"):
+        bench.main(["--torch-threads", "none"])
+
+
 def test_iwae_recipe_benchmark_reports_its_ratio_to_a_reference(tmp_path, capsys):
     """--recipe iwae with a stand-in reference (a script answering as torch_iwae.py --serve does): the bench
     runs it with the recipe's flags, and ratio_to_torch is the median step time over the reference's."""
     fake = tmp_path / "fake_torch.py"
     fake.write_text("import sys\nassert sys.argv[1:] == ['--serve', '--warmup', '2', '--layers', '2', '--k', '3', "
-                    "'--objective', 'vae']\nprint('ready', flush=True)\nfor line in sys.stdin:\n"
+                    "'--objective', 'vae', '--threads', '1']\nprint('ready', flush=True)\nfor line in sys.stdin:\n"
                     "    assert line == 'steps 6\\n'\n    print('timed_steps 6 seconds 0.6 threads 1', flush=True)\n")
     out = tmp_path / "r.json"
     assert bench.main(["--recipe", "iwae", "--layers", "2", "--k", "3", "--objective", "vae", "--steps", "6",
