@@ -4,6 +4,7 @@ Skipped only where Chromium (or Selenium) is missing AND SCRATCHVAE_REQUIRE_BROW
 (.ci/run) installs Chromium and sets the variable, so there this test runs or fails, never skips.
 SCRATCHVAE_SCREENSHOT=PATH saves a screenshot of the 2-D model's page (the README's picture).
 """
+import contextlib
 import json
 import os
 import shutil
@@ -56,12 +57,17 @@ def digits():
     return x[:3000], y[:3000].astype(np.int64)                          # as the command's default --points
 
 
+@contextlib.contextmanager
 def open_page(browser, digits, name):
-    """Serve a shipped model on a free port and load its page; returns the server."""
+    """Serve a shipped model on a free port and load its page; yields the server, then shuts it down."""
     srv = server.start(LatentSpace(pretrained.load(name), *digits, name=name))
-    browser.get(srv.url)
-    wait(browser, "return document.body.dataset.ready === '1'")
-    return srv
+    try:
+        browser.get(srv.url)
+        wait(browser, "return document.body.dataset.ready === '1'")
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
 
 
 def wait(browser, script, timeout=15):
@@ -100,8 +106,7 @@ def canvas_pixels(browser, element_id):
 
 
 def test_the_digit_under_the_pointer_is_the_librarys_decode(browser, digits):
-    srv = open_page(browser, digits, "vae-2")
-    try:
+    with open_page(browser, digits, "vae-2") as srv:
         target = np.array([0.8, -0.6])                                     # a latent point (J = 2: the map)
         cx, cy = browser.execute_script(f"return toCanvas([{target[0]}, {target[1]}])")
         scale = browser.execute_script("return frame.scale")
@@ -114,14 +119,10 @@ def test_the_digit_under_the_pointer_is_the_librarys_decode(browser, digits):
         np.testing.assert_allclose(pixels, expected, rtol=0, atol=1e-6)
         np.testing.assert_allclose(canvas_pixels(browser, "decoded"), np.round(255 * expected), atol=1)
         assert_no_page_errors(browser)
-    finally:
-        srv.shutdown()
-        srv.server_close()
 
 
 def test_a_drawn_digit_shows_the_encoders_mean_and_std(browser, digits):
-    srv = open_page(browser, digits, "vae-2")
-    try:
+    with open_page(browser, digits, "vae-2") as srv:
         pad = browser.find_element("id", "draw")
         (ActionChains(browser).move_to_element_with_offset(pad, -25, -45).click_and_hold()
          .move_by_offset(45, 0).move_by_offset(-30, 95).release().perform())                # a 7
@@ -143,28 +144,20 @@ def test_a_drawn_digit_shows_the_encoders_mean_and_std(browser, digits):
             wait(browser, "return document.getElementById('pick-state').textContent.startsWith('From')")
             browser.save_screenshot(os.environ["SCRATCHVAE_SCREENSHOT"])
         assert_no_page_errors(browser)
-    finally:
-        srv.shutdown()
-        srv.server_close()
 
 
 def test_the_label_picker_redecodes_the_same_z(browser, digits):
-    srv = open_page(browser, digits, "cvae-2")
-    try:
+    with open_page(browser, digits, "cvae-2") as srv:
         z_before = json.loads(browser.execute_script("return document.getElementById('decoded').dataset.z"))
         button = browser.find_element("css selector", "#label-buttons button[data-label='3']")
         z, pixels = decoded_after(browser, button.click)
         np.testing.assert_array_equal(z, np.float32(z_before))
         np.testing.assert_allclose(pixels, srv.space.model.decode(z[None, :], np.array([3]))[0], atol=1e-6)
         assert_no_page_errors(browser)
-    finally:
-        srv.shutdown()
-        srv.server_close()
 
 
 def test_sliders_come_in_kl_order_and_decode(browser, digits):
-    srv = open_page(browser, digits, "vae-20")
-    try:
+    with open_page(browser, digits, "vae-20") as srv:
         order = browser.execute_script("return [...document.querySelectorAll('#sliders input')].map(s => +s.dataset.j)")
         assert order == srv.space.order.tolist() and len(order) == 20
         j = order[0]
@@ -174,6 +167,3 @@ def test_sliders_come_in_kl_order_and_decode(browser, digits):
         assert z[j] == np.float32(1.25)                                     # the slider's z_j, decoded
         np.testing.assert_allclose(pixels, srv.space.model.decode(z[None, :])[0], atol=1e-6)
         assert_no_page_errors(browser)
-    finally:
-        srv.shutdown()
-        srv.server_close()
