@@ -130,18 +130,23 @@ class Tuner:
     evaluation between epochs). A trial times `trial` steps at each candidate count, each after
     `warmup` steps that are not timed (the first products after a switch wake the new threads), and
     keeps the count with the smallest median step time; a later trial replaces the count in use only
-    when another is at least `margin` faster, so noise does not flip it back and forth. Trials repeat
-    every `every` steps: a trial costs about (trial + warmup) steps at each other count, a few percent
-    of an epoch even where the other count is three times slower.
+    when another is at least `margin` faster, so noise does not flip it back and forth.
+
+    What looking again costs: a trial runs steps at the counts not in use, which may be much slower
+    (two threads beside a busy program: 3 to 6 times). So a count whose step, warm-up included, takes
+    more than `give_up` times the best median seen is dropped at once, after one step; and while the
+    choice holds, the wait between trials doubles from `every` steps up to 8 times that.
     """
 
-    def __init__(self, counts, *, warmup=2, trial=6, every=400, margin=0.07, clock=time.perf_counter, apply=None):
+    def __init__(self, counts, *, warmup=1, trial=6, every=400, margin=0.07, give_up=1.5,
+                 clock=time.perf_counter, apply=None):
         self.counts = list(counts)
-        self.warmup, self.trial, self.every, self.margin = warmup, trial, every, margin
+        self.warmup, self.trial, self.every, self.margin, self.give_up = warmup, trial, every, margin, give_up
         self.clock, self.apply = clock, apply or (lambda n: threadpool_limits(limits=n))
         self.chosen = None                              # the count in use between trials
         self.medians = {}                               # count -> median seconds per step, latest trial
         self.trials = 0
+        self.interval = every                           # steps until the next trial, doubled while it holds
         self._last, self._times = None, None
         self._start_trial() if len(self.counts) > 1 else self._settle(self.counts[0])
 
@@ -158,8 +163,15 @@ class Tuner:
 
     def _settle(self, n):
         self.chosen, self.current, self._queue = n, n, []
-        self._countdown = self.every if len(self.counts) > 1 else float("inf")    # one count: nothing to time
+        self._countdown = self.interval if len(self.counts) > 1 else float("inf")   # one count: nothing to time
         self.apply(n)
+
+    def _best_seen(self):
+        """The smallest median step time known: this trial's finished counts, or the incumbent's last."""
+        done = [statistics.median(t) for n, t in self._times.items() if n != self.current and t]
+        if self.chosen in self.medians:
+            done.append(self.medians[self.chosen])
+        return min(done, default=None)
 
     def pause(self):
         """Time is passing that is not a training step: the next tick only restarts the clock."""
@@ -176,13 +188,17 @@ class Tuner:
             if self._countdown <= 0:
                 self._start_trial()
             return None
-        if self._skip > 0:
+        dt, times = now - last, self._times[self.current]
+        best = self._best_seen() if self.current != self.chosen else None
+        if best is not None and dt > self.give_up * best:         # clearly slower: one step is enough
+            times[:] = [dt]
+        elif self._skip > 0:
             self._skip -= 1
             return None
-        times = self._times[self.current]
-        times.append(now - last)
-        if len(times) < self.trial:
-            return None
+        else:
+            times.append(dt)
+            if len(times) < self.trial:
+                return None
         if self._queue:
             self._switch(self._queue.pop(0))
             return None
@@ -195,10 +211,11 @@ class Tuner:
         before = self.chosen
         if before is not None and self.medians[fastest] > (1 - self.margin) * self.medians[before]:
             fastest = before                                      # not clearly faster: keep the count in use
+        self.interval = min(2 * self.interval, 8 * self.every) if fastest == before else self.every
         self._settle(fastest)
         if fastest == before:
             return None
         timed = ", ".join(f"{n}: {1e3 * m:.1f} ms" for n, m in sorted(self.medians.items()))
         verb = "chose" if before is None else f"changed from {before} to"
         return (f"threads: {verb} {fastest} BLAS thread{'s' * (fastest > 1)} (median step with {timed}; "
-                f"measured again every {self.every} steps; --threads N fixes it)")
+                f"measured again after {self.interval} steps; --threads N fixes it)")
