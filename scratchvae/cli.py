@@ -85,10 +85,10 @@ class ArgumentParser(argparse.ArgumentParser):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", _DefaultsFormatter)
         super().__init__(*args, **kwargs)
-        self.add_argument("--threads", type=_thread_count, default=argparse.SUPPRESS, metavar="N",
-                          help=f"BLAS threads for the matrix products (default: {threads.DEFAULT}, "
-                               "which stays fast when other programs share the cores; "
-                               "it overrides OPENBLAS_NUM_THREADS)")
+        self.add_argument("--threads", type=_thread_count, default=argparse.SUPPRESS, metavar="N|auto",
+                          help=f"BLAS threads for the matrix products (default: {threads.DEFAULT}, or "
+                               f"${threads.ENV}: training times a few steps at each count, keeps the "
+                               "faster and prints its choice; a number fixes it; it overrides OPENBLAS_NUM_THREADS)")
 
     def add_subparsers(self, **kwargs):
         kwargs.setdefault("parser_class", _SubcommandParser)
@@ -97,8 +97,12 @@ class ArgumentParser(argparse.ArgumentParser):
     def parse_known_args(self, args=None, namespace=None):
         namespace, extras = super().parse_known_args(args, namespace)
         if not self.subcommand:
-            namespace.threads = getattr(namespace, "threads", threads.DEFAULT)
-            threads.use(namespace.threads)
+            if not hasattr(namespace, "threads"):
+                try:
+                    namespace.threads = threads.command_default()
+                except ValueError as err:
+                    raise UsageError(str(err)) from None
+            threads.choose(namespace.threads)
         return namespace, extras
 
     def error(self, message):
@@ -111,9 +115,9 @@ class _SubcommandParser(ArgumentParser):
 
 def _thread_count(text):
     try:
-        return threads.check(int(text))
+        return threads.parse(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number of threads >= 1, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a whole number of threads >= 1, got {text!r}") from None
 
 
 def apply_preset(args, preset, argv=None, parser=None):

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend
+from . import backend, threads
 from .checks import NonFiniteError, check_positive_int, check_seed
 from .data import binarize as draw_binary
 from .data import static_binarize
@@ -153,6 +153,7 @@ def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, se
     xp = backend.array_module(x_train)
     check_every = CHECK_EVERY if backend.on_device() else 1
     model.train()
+    tuner = None if backend.on_device() else threads.tuner()     # --threads auto: time steps (threads.py)
     # overflow on the way to a NaN is reported once, as TrainingDiverged, not as NumPy RuntimeWarnings first
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for epoch in range(start + 1, start + epochs + 1):
@@ -164,6 +165,8 @@ def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, se
             bar = _progress(steps_per_epoch, f"epoch {epoch}", progress)
             sums, seen, pending = {}, 0, []
             t0 = time.perf_counter()
+            if tuner is not None:
+                tuner.pause()                                                 # the evaluation is not a step
             for b in range(steps_per_epoch):                                  # 2. minibatches
                 xb = x_train[order[b * batch_size:(b + 1) * batch_size]]     # (B, D) copy of the rows
                 if binarize == "dynamic":
@@ -184,6 +187,10 @@ def fit(model, optimizer, x_train, x_test=None, *, epochs=10, batch_size=128, se
                         f"{step - b - 1 + where}): {err}. Likely causes: {_causes(model)}"
                         f"{_kept(checkpoint_path, epoch)}") from None
                 optimizer.step()
+                if tuner is not None:
+                    said = tuner.tick()
+                    if said and log:
+                        (bar.write if bar is not None else log)(said)
                 for key, value in parts.items():                              # sums stay on the device too
                     sums[key] = sums.get(key, 0.0) + xp.asarray(value, dtype=xp.float64) * xb.shape[0]
                 seen += xb.shape[0]

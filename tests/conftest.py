@@ -3,8 +3,11 @@ stand-in for CuPy that refuses what CuPy refuses (strict_backend.py), so the CuP
 on every machine; and CuPy where it is installed and a GPU answers. Tests that only make sense on the
 CPU use NumPy directly.
 
-The BLAS threads are set once here, to the commands' default (scratchvae/threads.py), so the suite
-does not start one BLAS thread per core on a machine that other programs share."""
+The BLAS threads are set once here, to one (scratchvae/threads.py), so the suite does not start one
+BLAS thread per core on a machine that other programs share; SCRATCHVAE_THREADS=1 makes the commands
+the tests run use one too (their default, auto, is tested in test_threads.py)."""
+import os
+
 import numpy as np
 import pytest
 from strict_backend import StrictArray, strict
@@ -12,7 +15,8 @@ from strict_backend import StrictArray, strict
 from scratchvae import backend, threads
 
 backend.register("strict", strict, StrictArray)
-threads.use(threads.DEFAULT)
+os.environ["SCRATCHVAE_THREADS"] = "1"
+threads.use(1)
 BACKENDS = [*backend.available(), "strict"]
 
 
