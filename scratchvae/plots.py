@@ -14,6 +14,7 @@ the path it wrote. Images are (N, D) rows with D = side * side pixels in [0, 1].
 """
 import math
 import sys
+import textwrap
 from pathlib import Path
 from statistics import NormalDist
 

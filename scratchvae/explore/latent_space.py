@@ -32,8 +32,8 @@ Methods take validated host values (server.py checks every request) and return J
 import numpy as np
 
 from .. import backend, diagnostics, plots
-from ..nn.reparam import sample_eps
 from ..models import cvae
+from ..nn.reparam import sample_eps
 from .framing import frame_like_mnist
 
 SHOWN_KINDS = ("vae", "cvae")       # models with a Gaussian q(z|x): a mean and a std to show
