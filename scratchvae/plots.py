@@ -14,6 +14,7 @@ the path it wrote. Images are (N, D) rows with D = side * side pixels in [0, 1].
 """
 import math
 import sys
+import textwrap
 from pathlib import Path
 from statistics import NormalDist
 
@@ -152,6 +153,19 @@ def linear_view(z, labels=None):
     return mean, w, ("discriminant 1", "discriminant 2")
 
 
+def view_explanation(axes, J):
+    """What the two axes of linear_view are, in words (the explorer's page and latent.png say it)."""
+    if J <= 2:
+        return "The axes are the latent coordinates z1 and z2 themselves."
+    if axes[0].startswith("discriminant"):
+        return (f"A linear view of the {J}-D codes: the axes are Fisher's linear discriminants, the two "
+                "directions in z along which the digit classes' means lie farthest apart compared with the "
+                "spread inside each class. Classes apart here are apart in z; classes overlapping here may "
+                "still be apart in the directions not shown.")
+    return (f"A linear view of the {J}-D codes: the axes are the two principal components of the means, the "
+            "directions in z along which they vary most. What is apart here is apart in z, not the converse.")
+
+
 def project_2d(z, labels=None):
     """(N, J) -> (N, 2) coordinates and axis names: z drawn through linear_view(z, labels)."""
     mean, w, names = linear_view(z, labels)
@@ -175,6 +189,11 @@ def save_latent_scatter(z, labels, path, title=None, box=None):
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title, fontsize=10)
+    J = backend.to_host(z).shape[1]
+    if J > 2:                                             # say what the axes are, under the picture
+        fig.subplots_adjust(bottom=0.22)
+        fig.text(0.02, 0.02, "\n".join(textwrap.wrap(view_explanation((xlabel, ylabel), J), 100)), fontsize=7,
+                 color="#333")
     return _save(fig, path)
 
 

@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scratchvae import checkpoint, cli, plots, pretrained
+from scratchvae import backend, checkpoint, cli, plots, pretrained
 from scratchvae.data import load_mnist
 from scratchvae.explore import server
 from scratchvae.explore.__main__ import main as explore_main
-from scratchvae.explore.latent_space import LatentSpace
+from scratchvae.explore.latent_space import ELBO_DRAWS, LatentSpace
 from scratchvae.models.autoencoder import AEConfig, Autoencoder
 from scratchvae.models.vae import VAE, VAEConfig
+from scratchvae.nn.reparam import sample_eps
 
 ROOT = Path(__file__).resolve().parents[1]
 N_MAP = 300
@@ -99,6 +100,53 @@ def test_the_2d_ellipse_has_the_stds_as_radii(served, digits):
     np.testing.assert_allclose(answer["xy"], answer["mu"], rtol=1e-12)
 
 
+def test_the_prior_circles_are_the_view_of_n01(space3, served):
+    """The map's prior ellipse is what N(0, I) looks like through the view: checked against samples."""
+    prior = space3.info()["prior"]
+    z = np.random.default_rng(0).standard_normal((200_000, 3))
+    xy = space3.view(z)                                                  # (n, 2)
+    np.testing.assert_allclose(prior["xy"], xy.mean(axis=0), atol=0.01)
+    radii = np.sqrt(np.linalg.eigvalsh(np.cov(xy.T)))
+    np.testing.assert_allclose(sorted(prior["ellipse"]["radii"]), radii, rtol=0.01)
+    plane = served["vae-2"].space.info()["prior"]                        # J = 2: the unit circle at 0
+    assert plane["xy"] == [0.0, 0.0] and plane["ellipse"]["radii"] == [1.0, 1.0]
+
+
+def test_a_drawn_digits_neg_elbo_is_rec_plus_kl_written_out(served, digits):
+    """-ELBO = mean over draws of -log p(x|z), z = mu + std * eps, plus the closed-form KL: by hand here."""
+    space = served["vae-2"].space
+    model, x = space.model, digits[0][4]
+    answer = space.encode(x)["neg_elbo"]
+    framed = np.float32(space.encode(x)["input"])[None, :]                          # what the encoder read
+    mu, logvar = (np.float64(a) for a in model.encode(framed))
+    std = np.exp(0.5 * logvar)
+    kl = 0.5 * np.sum(mu ** 2 + std ** 2 - 1.0 - logvar)                             # KL(q || N(0, I))
+    eps = np.float64(sample_eps((ELBO_DRAWS, 2), backend.rng(0), model.dtype))
+    p = np.float64(model.decode(np.float32(mu + std * eps)))                          # (S, D) Bernoulli means
+    xs = np.float64(framed[0])
+    rec = -np.mean(np.sum(xs * np.log(p) + (1 - xs) * np.log1p(-p), axis=1))
+    np.testing.assert_allclose(answer["kl"], kl, rtol=1e-4)
+    np.testing.assert_allclose(answer["rec"], rec, rtol=1e-3)
+    np.testing.assert_allclose(answer["neg_elbo"], answer["rec"] + answer["kl"], rtol=1e-12)
+    assert "not a log-likelihood" in answer["what"]
+
+
+def test_samples_come_from_the_prior_and_are_decoded_where_they_sit(served):
+    space = served["vae-2"].space
+    a, b, c = space.sample(32, 5), space.sample(32, 5), space.sample(32, 6)
+    assert a["z"] == b["z"] and a["z"] != c["z"]                         # seeded: the same seed, the same draws
+    z = np.array(a["z"])
+    np.testing.assert_allclose(a["xy"], z, rtol=1e-12)                   # J = 2: a sample sits at its z
+    np.testing.assert_array_equal(np.float32(a["images"]), space.model.decode(np.float32(z)))
+    many = np.array(space.sample(32, 1)["z"] + space.sample(32, 2)["z"] + space.sample(32, 3)["z"])
+    assert abs(many.mean()) < 0.2 and 0.85 < many.std() < 1.15          # N(0, 1): 192 draws
+
+
+def test_the_axes_are_explained_in_words(space3, served):
+    assert "Fisher" in space3.info()["axes_explained"] and "linear" in space3.info()["axes_explained"]
+    assert "z1 and z2 themselves" in served["vae-2"].space.info()["axes_explained"]
+
+
 # ---- the API --------------------------------------------------------------------------------------
 
 def test_page_info_and_decode(served):
@@ -138,6 +186,9 @@ BAD = [
     ("POST", "/api/interpolate", b'{"a": 0, "b": 1000000, "steps": 5}', 400, "'b' must be an integer"),
     ("POST", "/api/interpolate", b'{"a": 0, "b": 1, "steps": 100000}', 400, "'steps'"),
     ("POST", "/api/checkpoint", b'{}', 404, "no such API path"),
+    ("POST", "/api/sample", b'{"n": 0, "seed": 1}', 400, "'n' must be an integer from 1 to 32"),
+    ("POST", "/api/sample", b'{"n": 4, "seed": -1}', 400, "'seed' must be an integer"),
+    ("POST", "/api/sample", b'{"n": 4}', 400, "missing ['seed']"),
     ("GET", "/../../etc/passwd", None, 400, "'..'"),
     ("GET", "/static/%2e%2e/server.py", None, 400, "'..'"),
     ("GET", "/server.py", None, 404, "no such page"),

@@ -34,7 +34,7 @@ if MISSING and not os.environ.get("SCRATCHVAE_REQUIRE_BROWSER"):
     pytest.skip(f"{', '.join(MISSING)} not installed (set SCRATCHVAE_REQUIRE_BROWSER=1 to make this an error)",
                 allow_module_level=True)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,960"]
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,1100"]
 
 
 @pytest.fixture(scope="module")
@@ -136,12 +136,17 @@ def test_a_drawn_digit_shows_the_encoders_mean_and_std(browser, digits):
         mu, logvar = srv.space.model.encode(framed)
         np.testing.assert_allclose(json.loads(shown["mu"]), mu[0], rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(json.loads(shown["std"]), np.exp(0.5 * logvar[0]), rtol=1e-5)
+        shown_elbo = float(browser.execute_script("return document.getElementById('elbo').dataset.negElbo"))
+        assert shown_elbo == pytest.approx(srv.space.neg_elbo(framed)["neg_elbo"], rel=1e-9)   # the library's
+        assert "not a log-likelihood" in browser.find_element("id", "elbo").text
         if os.environ.get("SCRATCHVAE_SCREENSHOT"):                          # the README's picture
             canvas = browser.find_element("id", "map")
             (ActionChains(browser).move_to_element_with_offset(canvas, -150, 40).click()
              .move_to_element_with_offset(canvas, 120, -110).click().move_to_element_with_offset(canvas, 60, 90)
              .perform())
             wait(browser, "return document.getElementById('pick-state').textContent.startsWith('From')")
+            browser.find_element("id", "sample").click()
+            wait(browser, "return Number(document.getElementById('samples').dataset.seq) >= 1")
             browser.save_screenshot(os.environ["SCRATCHVAE_SCREENSHOT"])
         assert_no_page_errors(browser)
 
@@ -166,4 +171,22 @@ def test_sliders_come_in_kl_order_and_decode(browser, digits):
             "s.dispatchEvent(new Event('input'));"))
         assert z[j] == np.float32(1.25)                                     # the slider's z_j, decoded
         np.testing.assert_allclose(pixels, srv.space.model.decode(z[None, :])[0], atol=1e-6)
+        note = browser.find_element("id", "pointer-note")
+        assert note.is_displayed() and "18 directions keep" in note.text and "path" in note.text
+        assert "Fisher's linear discriminants" in browser.find_element("id", "axes-explained").text
+        assert_no_page_errors(browser)
+
+
+def test_the_sample_button_draws_from_the_prior_and_marks_each_sample(browser, digits):
+    with open_page(browser, digits, "vae-2") as srv:
+        assert not browser.find_element("id", "pointer-note").is_displayed()   # J = 2: the map is z itself
+        browser.find_element("id", "sample").click()
+        wait(browser, "return Number(document.getElementById('samples').dataset.seq) >= 1")
+        shown = browser.execute_script("return {...document.getElementById('samples').dataset}")
+        expected = srv.space.sample(8, 1)                                     # the first press: seed 1
+        np.testing.assert_allclose(json.loads(shown["z"]), expected["z"], rtol=1e-12)
+        painted = canvas_pixels(browser, "samples").reshape(28, 8 * 28)     # 8 digits side by side
+        first = np.round(255 * np.float64(expected["images"][0])).reshape(28, 28)
+        np.testing.assert_allclose(painted[:, :28], first, atol=1)
+        assert browser.execute_script("return state.samples.xy.length") == 8
         assert_no_page_errors(browser)

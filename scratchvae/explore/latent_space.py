@@ -20,6 +20,11 @@ Everything here is NumPy on the host, one request at a time, with J latent dimen
                   roots of C's eigenvalues as radii, along C's eigenvectors
     sliders       one per dimension, ordered by KL_j (diagnostics.kl_per_dim): active first
     interpolate   the straight line z(t) = (1 - t) mu_a + t mu_b, t in [0, 1], decoded
+    the prior     p(z) = N(0, I) seen through the view: a 2-D Gaussian with mean view(0) = -mean @ W
+                  and covariance W^T W (2, 2); the page draws its 1- and 2-std ellipses
+    sample        z ~ N(0, I) (n, J) from a seeded generator, decoded, and placed on the map
+    -ELBO         of a drawn digit: rec + KL, the reconstruction term averaged over S draws
+                  z = mu + std * eps (the same estimate training uses, with more draws), KL in closed form
 
 For the conditional VAE every encode and decode also takes a label y (0..9): q(z|x, y), p(x|z, y).
 Methods take validated host values (server.py checks every request) and return JSON-ready dicts.
@@ -28,9 +33,11 @@ import numpy as np
 
 from .. import backend, diagnostics, plots
 from ..models import cvae
+from ..nn.reparam import sample_eps
 from .framing import frame_like_mnist
 
 SHOWN_KINDS = ("vae", "cvae")       # models with a Gaussian q(z|x): a mean and a std to show
+ELBO_DRAWS = 64                     # draws of z behind a drawn digit's -ELBO estimate
 
 
 def unsupported_reason(model):
@@ -69,6 +76,16 @@ class LatentSpace:
         """Latent codes (..., J) -> their points on the map (..., 2)."""
         return (np.asarray(z, dtype=np.float64) - self.mean) @ self.W
 
+    def ellipse(self, cov):
+        """A 2-D covariance (2, 2) -> its 1-std ellipse: radii sqrt(eigenvalues) along the eigenvectors."""
+        variances, axes = np.linalg.eigh(cov)                                            # ascending
+        return {"radii": np.sqrt(np.maximum(variances, 0.0)).tolist(),
+                "angle": float(np.arctan2(axes[1, 0], axes[0, 0]))}                      # of the first radius
+
+    def what_the_axes_are(self):
+        """One or two sentences for the page and latent.png: what the map's two axes are."""
+        return plots.view_explanation(self.axes, self.J)
+
     # ---- what the page asks for ----------------------------------------------------------------
 
     def info(self):
@@ -81,7 +98,8 @@ class LatentSpace:
                 "architecture": "-".join(map(str, [self.model.n_in, *c.hidden, c.latent, *c.hidden[::-1], c.n_in])),
                 "axes": list(self.axes), "points": np.round(self.xy, 4).tolist(), "labels": self.labels.tolist(),
                 "order": self.order.tolist(), "kl": np.round(self.kl, 4).tolist(),
-                "range": spread.tolist(),
+                "range": spread.tolist(), "axes_explained": self.what_the_axes_are(),
+                "prior": {"xy": self.view(np.zeros(self.J)).tolist(), "ellipse": self.ellipse(self.W.T @ self.W)},
                 "start": {"index": start, "label": int(self.labels[start]), **self.decode(self.mu[start],
                                                                                           self.labels[start])}}
 
@@ -113,12 +131,42 @@ class LatentSpace:
         mu = backend.to_host(mu)[0].astype(np.float64)
         std = np.exp(0.5 * backend.to_host(logvar)[0].astype(np.float64))               # std = exp(0.5 logvar)
         cov = self.W.T @ np.diag(std ** 2) @ self.W                                      # (2, 2)
-        variances, axes = np.linalg.eigh(cov)                                            # ascending
         reconstruction = self.decode(mu, label)
         return {"mu": mu.tolist(), "std": std.tolist(), "xy": self.view(mu).tolist(),
-                "ellipse": {"radii": np.sqrt(np.maximum(variances, 0.0)).tolist(),
-                            "angle": float(np.arctan2(axes[1, 0], axes[0, 0]))},          # of the first radius
+                "ellipse": self.ellipse(cov), "neg_elbo": self.neg_elbo(x, label),
                 "reconstruction": reconstruction["image"], "z": reconstruction["z"], "input": x[0].tolist()}
+
+    def neg_elbo(self, x, label=None, draws=ELBO_DRAWS):
+        """-ELBO of one image x (1, D) = E_q[-log p(x|z)] + KL(q(z|x) || N(0, I)), nats.
+
+        The expectation is the mean over `draws` z = mu + std * eps with eps from a fixed generator
+        (the model's own objective, run on `draws` copies of x, noise off), so the same drawing gets
+        the same number; the KL is exact."""
+        rows = np.repeat(self._rows(x, np.array([int(label or 0)])), draws, axis=0)     # (S, D) or (S, D + K)
+        eps = sample_eps((draws, self.J), backend.rng(0), self.model.dtype)              # (S, J)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            parts = self.model.objective(backend.asarray(rows, dtype=self.model.dtype), backward=False, eps=eps)
+        finally:
+            if was_training:
+                self.model.train()
+        rec, kl = backend.to_float(parts["rec"]), backend.to_float(parts["kl"])
+        bernoulli = self.model.config.likelihood == "bernoulli"
+        return {"rec": rec, "kl": kl, "neg_elbo": rec + kl, "draws": draws,
+                "what": ("a Bernoulli score of grey-level pixels, not a log-likelihood: -ELBO bounds "
+                         "-log p(x) only for binary images" if bernoulli else
+                         "a Gaussian density's -ELBO: -ELBO >= -log p(x), in nats of a continuous density")}
+
+    def sample(self, n, seed, label=None):
+        """n draws z ~ N(0, I) from backend.rng(seed), decoded (the mean of p(x|z), or of p(x|z, y) with
+        y = label for the conditional VAE), with their map points."""
+        z = sample_eps((n, self.J), backend.rng(seed), self.model.dtype)                 # (n, J)
+        labels = np.full(n, int(label or 0))
+        images = self.model.decode(z, labels) if self.conditional else self.model.decode(z)   # (n, D)
+        z = backend.to_host(z).astype(np.float64)
+        return {"z": z.tolist(), "xy": self.view(z).tolist(), "images": backend.to_host(images).tolist(),
+                "labels": labels.tolist() if self.conditional else None, "seed": seed}
 
     def interpolate(self, a, b, steps, label=None):
         """Test digits a and b of the map -> the line z(t) = (1 - t) mu_a + t mu_b decoded at `steps` t."""

@@ -6,8 +6,9 @@ The standard library's http.server is enough for one page (no web framework). Wh
     GET  /api/info                        the map, the sliders, a start (latent_space.LatentSpace.info)
     POST /api/decode       {"z": [J numbers], "label": y}          -> {"z", "xy", "image"}
     POST /api/point        {"xy": [2 numbers], "z": [J], "label"}  -> the z under the pointer, decoded
-    POST /api/encode       {"image": [D numbers in 0..1], "label"} -> {"mu", "std", "xy", "ellipse", ...}
+    POST /api/encode       {"image": [D numbers in 0..1], "label"} -> {"mu", "std", "xy", "ellipse", "neg_elbo", ...}
     POST /api/interpolate  {"a": i, "b": j, "steps": S, "label"}   -> {"xy", "images"}
+    POST /api/sample       {"n": n, "seed": s}                     -> {"z", "xy", "images"}: z ~ N(0, I), decoded
 ("label" only for a conditional model.)
 
 Safe by default:
@@ -31,6 +32,7 @@ from urllib.parse import unquote, urlsplit
 
 MAX_BODY = 64 * 1024             # bytes: a drawn 28x28 image as JSON is about 16 KB
 MAX_STEPS = 32                   # interpolation: decoded points per line
+MAX_SAMPLES = 32                 # sample: draws from the prior per request
 Z_LIMIT = 1000.0                 # |z_j| bound: a sanity limit (the prior N(0, 1) puts essentially nothing beyond 10)
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/explore.js": ("explore.js", "text/javascript; charset=utf-8"),
@@ -99,8 +101,11 @@ def answer(space, path, body):
         n = len(space.labels) - 1
         return space.interpolate(integer(body, "a", 0, n), integer(body, "b", 0, n),
                                  integer(body, "steps", 2, MAX_STEPS), label)
+    if path == "/api/sample":
+        label = fields(body, ["n", "seed"], space)
+        return space.sample(integer(body, "n", 1, MAX_SAMPLES), integer(body, "seed", 0, 2 ** 31 - 1), label)
     raise RequestError(404, f"no such API path {path!r}; the API is /api/info, /api/decode, /api/point, "
-                            "/api/encode, /api/interpolate")
+                            "/api/encode, /api/interpolate, /api/sample")
 
 
 # ---- HTTP -------------------------------------------------------------------------------------

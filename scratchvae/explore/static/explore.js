@@ -9,7 +9,8 @@
 const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];   // matplotlib's tab10
 const $ = (id) => document.getElementById(id);
-const state = { info: null, z: null, label: 0, drawn: null, path: null, picks: [], busy: false, next: null };
+const state = { info: null, z: null, label: 0, drawn: null, path: null, picks: [], busy: false, next: null,
+                samples: null, seed: 0 };
 let frame = null;                 // map bounds -> canvas: { x0, y0, scale }
 let dots = null;                  // the map's points, drawn once on an off-screen canvas
 
@@ -71,10 +72,49 @@ const toCanvas = ([x, y]) => [$("map").width / 2 + (x - frame.x0) * frame.scale,
 const toMap = (px, py) => [frame.x0 + (px - $("map").width / 2) / frame.scale,
                            frame.y0 - (py - $("map").height / 2) / frame.scale];
 
+// A tick step of 1, 2 or 5 times a power of ten, giving about `count` ticks over `span` map units.
+function tickStep(span, count) {
+  const raw = span / count, power = 10 ** Math.floor(Math.log10(raw));
+  return [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+}
+
+function drawTicks(ctx) {
+  const w = $("map").width, h = $("map").height;
+  const [left, top] = toMap(0, 0), [right, bottom] = toMap(w, h);
+  const step = tickStep(right - left, 6), digits = Math.max(0, -Math.floor(Math.log10(step)));
+  ctx.strokeStyle = "#eee"; ctx.fillStyle = "#666"; ctx.font = "10px sans-serif"; ctx.lineWidth = 1;
+  for (let v = Math.ceil(left / step) * step; v <= right; v += step) {       // vertical grid lines, labels below
+    const [cx] = toCanvas([v, 0]);
+    ctx.beginPath(); ctx.moveTo(cx, 0); ctx.lineTo(cx, h); ctx.stroke();
+    ctx.fillText(v.toFixed(digits), cx + 2, h - 3);
+  }
+  for (let v = Math.ceil(bottom / step) * step; v <= top; v += step) {       // horizontal, labels on the left
+    const [, cy] = toCanvas([0, v]);
+    ctx.beginPath(); ctx.moveTo(0, cy); ctx.lineTo(w, cy); ctx.stroke();
+    ctx.fillText(v.toFixed(digits), 3, cy - 2);
+  }
+}
+
+function drawPrior(ctx) {                                          // N(0, I) through the view: 1 and 2 std
+  const prior = state.info.prior, [cx, cy] = toCanvas(prior.xy), e = prior.ellipse;
+  ctx.strokeStyle = "#555"; ctx.lineWidth = 1; ctx.setLineDash([5, 4]);
+  for (const k of [1, 2]) {
+    ctx.beginPath();
+    ctx.ellipse(cx, cy, Math.max(1, k * e.radii[0] * frame.scale), Math.max(1, k * e.radii[1] * frame.scale),
+                -e.angle, 0, 2 * Math.PI);
+    ctx.stroke();
+    ctx.fillStyle = "#555"; ctx.fillText(`${k}σ`, cx + k * Math.max(e.radii[0], e.radii[1]) * frame.scale * 0.71 + 2,
+                                          cy - k * Math.max(e.radii[0], e.radii[1]) * frame.scale * 0.71 - 2);
+  }
+  ctx.setLineDash([]);
+}
+
 function drawDots() {
   dots = document.createElement("canvas");
   dots.width = $("map").width; dots.height = $("map").height;
   const ctx = dots.getContext("2d");
+  drawTicks(ctx);
+  drawPrior(ctx);
   ctx.globalAlpha = 0.6;
   state.info.points.forEach((p, i) => {
     const [cx, cy] = toCanvas(p);
@@ -110,7 +150,37 @@ function drawMap() {
     ctx.stroke();
     cross(ctx, [cx, cy], 7, "#c00");
   }
+  if (state.samples) {                                             // where each prior sample sits
+    ctx.font = "bold 12px sans-serif"; ctx.textAlign = "center"; ctx.textBaseline = "middle";
+    state.samples.xy.forEach((p, i) => {
+      const [cx, cy] = toCanvas(p);
+      ctx.fillStyle = "#fff"; ctx.beginPath(); ctx.arc(cx, cy, 7, 0, 2 * Math.PI); ctx.fill();
+      ctx.strokeStyle = "#000"; ctx.lineWidth = 1; ctx.stroke();
+      ctx.fillStyle = "#000"; ctx.fillText(String(i + 1), cx, cy + 0.5);
+    });
+    ctx.textAlign = "start"; ctx.textBaseline = "alphabetic";
+  }
   if (state.xy) cross(ctx, toCanvas(state.xy), 9, "#000");         // the decoded z
+}
+
+function paintStrip(canvas, images, side) {                        // images side by side, one canvas
+  const ctx = canvas.getContext("2d"), tmp = document.createElement("canvas");
+  tmp.width = side; tmp.height = side;
+  canvas.width = side * images.length; canvas.height = side;
+  images.forEach((image, i) => { paintDigit(tmp, image, side); ctx.drawImage(tmp, i * side, 0); });
+}
+
+function setupSampling() {
+  $("sample").addEventListener("click", () => {
+    state.seed += 1;                                               // a new, reproducible draw each press
+    api("/api/sample", withLabel({ n: 8, seed: state.seed })).then((answer) => {
+      state.samples = answer;
+      paintStrip($("samples"), answer.images, state.info.side);
+      Object.assign($("samples").dataset, { z: JSON.stringify(answer.z), xy: JSON.stringify(answer.xy),
+                                           seq: String(Number($("samples").dataset.seq || 0) + 1) });
+      drawMap();
+    }).catch(showError);
+  });
 }
 
 const fmt = (v) => v.map((x) => x.toFixed(2)).join(", ");
@@ -194,9 +264,7 @@ function setupMap() {
     const [a, b] = state.picks;
     api("/api/interpolate", withLabel({ a, b, steps: 10 })).then((answer) => {
       state.path = answer.xy;
-      const strip = $("strip"), ctx = strip.getContext("2d"), side = state.info.side, tmp = document.createElement("canvas");
-      tmp.width = side; tmp.height = side;
-      answer.images.forEach((image, i) => { paintDigit(tmp, image, side); ctx.drawImage(tmp, i * side, 0); });
+      paintStrip($("strip"), answer.images, state.info.side);
       $("pick-state").textContent = `From test digit #${a} (a ${answer.labels[0]}) to #${b} (a ${answer.labels[1]})` +
         (state.info.conditional ? `, decoded as ${state.label}.` : ".");
       drawMap();
@@ -227,6 +295,10 @@ function setupDrawing() {
       paintDigit($("recon"), answer.reconstruction, state.info.side);
       const out = $("encoded");
       out.textContent = `mu = [${fmt(answer.mu)}]\nstd = [${fmt(answer.std)}]`;
+      const e = answer.neg_elbo;
+      $("elbo").textContent = `-ELBO = ${e.neg_elbo.toFixed(1)} nats = reconstruction ${e.rec.toFixed(1)} ` +
+        `+ KL ${e.kl.toFixed(1)} (mean over ${e.draws} draws of z; ${e.what})`;
+      $("elbo").dataset.negElbo = String(e.neg_elbo);
       Object.assign(out.dataset, { mu: JSON.stringify(answer.mu), std: JSON.stringify(answer.std),
                                    pixels: JSON.stringify(image), input: JSON.stringify(answer.input), seq: String(Number(out.dataset.seq || 0) + 1) });
       drawMap();
@@ -244,12 +316,21 @@ async function main() {
     `J = ${info.latent}; ${info.points.length} test digits on the map`;
   $("axes").textContent = `horizontal: ${info.axes[0]}; vertical: ${info.axes[1] || "(none)"}` +
     (info.latent > 2 ? " (a linear view of z, as the demo's latent.png)" : "");
+  $("axes-explained").textContent = info.axes_explained;
+  if (info.latent > 2) {
+    $("pointer-note").textContent = `z has ${info.latent} dimensions and the map shows two directions of them. ` +
+      "Moving the pointer moves z within the plane through the current z spanned by those two directions " +
+      `(the smallest change of z that puts it under the pointer); the other ${info.latent - 2} directions keep ` +
+      "the values they had. So the digit under a map point depends on the path the pointer took there, and on " +
+      "the sliders: the same point of the map is a whole family of codes.";
+    $("pointer-note").hidden = false;
+  }
   $("legend").innerHTML = COLOURS.map((c, y) => `<span><i style="background:${c}"></i>${y}</span>`).join("");
   state.label = info.start.label;
   setFrame(); drawDots();
   if (info.latent > 2) buildSliders();
   if (info.conditional) buildLabels();
-  setupMap(); setupDrawing();
+  setupMap(); setupDrawing(); setupSampling();
   showDecoded(info.start);
   document.body.dataset.ready = "1";
 }
