@@ -44,7 +44,8 @@ def check(folder, number):
 # Each entry: exercise, the planted edits, the words the learner must see (the symptom), words that must not appear.
 PLANTED = [
     (1, [('self.grads["b"] = dy.sum(axis=0)', 'self.grads["b"] = dy')],
-     ["b: wrong shape", "axis 0 (size 4) was not summed"], []),
+     ["b: wrong shape", "axis 0 (size 4, the batch) was not summed", "a gradient has the wrong shape: db",
+      "the sum over the batch"], ["inf or NaN"]),
     (1, [('self.grads["W"] = x.T @ dy', 'self.grads["W"] = x.T @ np.ones_like(dy)')],
      ["W is wrong", "ignores the upstream gradient dy"], ["sign"]),
     (1, [('self.grads["W"] = x.T @ dy', 'self.grads["W"] = dy.T @ x')], ["W: wrong shape", "transposed"], []),
@@ -64,8 +65,9 @@ PLANTED = [
     (4, [("return value, (p - x) / n", "return value, (x - p) / n")], ["a sign is flipped"], []),
     (4, [("value = np.sum(np.maximum(logits, 0) - x * logits + np.log1p(e)) / n",
           "p0 = 1 / (1 + np.exp(-logits))\n    value = np.sum(-x * np.log(p0) - (1 - x) * np.log(1 - p0)) / n")],
-     ["FAIL  bce at logits [100, -100, 100, -100]", "not finite", "take exp only of -|l|", "could not be checked",
-      "the finite differences are NaN or inf", "your forward gives inf or NaN", "Fix the forward first"],
+     ["FAIL  bce at logits [100, -100, 100, -100]", "not finite", "takes exp only of -|l|",
+      "log(1 - sigmoid(l)) is log(0)", "could not be checked", "the finite differences are NaN or inf",
+      "your forward gives inf or NaN", "Fix the forward first"],
      ["disagrees with finite differences", "wrong at 0 of", "logits is wrong"]),
     (5, [("scale * np.sign(h)", "lam * np.sign(h)")], ["the 1/N of the batch mean is missing"], []),
     (5, [("scale * np.sign(h)", "scale * np.where(h >= 0, 1.0, -1.0)")],

@@ -13,7 +13,6 @@ process (isolate.py), so that a file ending the process itself (os._exit) is rep
 """
 import importlib.util
 import itertools
-import math
 import sys
 import textwrap
 import traceback
@@ -196,7 +195,10 @@ def passed_lines(result):
 
 
 def verdict(result):
-    """The one sentence that says which mistake to look at first, from the most basic cause down."""
+    """The one sentence that says which mistake to look at first, from the most basic cause down:
+    a piece of exercise 9, float32, a random forward or a changed input (each makes every other check
+    meaningless), a gradient of the wrong shape, a forward that is not finite, then which side of a
+    failed gradient is wrong (your backward, or your value), then the known values."""
     bad_rows = [r for r in result.rows if not r.passed]
     bad_facts = [f for f in result.facts if not f.passed]
     pieces = [f for f in bad_facts if f.blame.startswith("exercise 9 assembles")]
@@ -207,19 +209,44 @@ def verdict(result):
         return (f"your code computes in {low[0]}: every check here runs in float64 (in {low[0]}, finite "
                 "differences drown in rounding and no value can agree to 1e-9), so keep the dtype of the inputs: "
                 "no astype(np.float32), no np.float32(...). The formula itself may well be right.")
-    forward_inf = [r for r in bad_rows if not math.isfinite(r.numeric)]
-    if forward_inf or any("not finite" in f.explain() for f in bad_facts):
+    decisive = [f for f in bad_facts if getattr(f, "decisive", False)]
+    if decisive:
+        return decisive[0].blame + "."
+    shapes = [r for r in bad_rows if r.wrong_shape]
+    if shapes:
+        said = "; ".join(f"d{r.tensor} (your gradient for {r.tensor}, in {r.component}): "
+                         f"{r.hint.removeprefix('wrong shape: ')}" for r in shapes)
+        return f"a gradient has the wrong shape: {said}. A gradient always has the shape of its tensor."
+    shaped = [f for f in bad_facts if f.kind == "shape"]
+    if shaped:
+        return f"a value has the wrong shape: {shaped[0].explain()}"
+    forward_inf = [r for r in bad_rows if not r.forward_finite]
+    not_finite = [f for f in bad_facts if f.kind == "not finite"]
+    if forward_inf or not_finite:
         rows = ", ".join(sorted({f'"{r.component}"' for r in forward_inf}))
         where = (f", so the gradient rows marked FAIL ({rows}) could not be checked there: finite differences of "
                  "inf are NaN, and your gradient may well be right" if forward_inf else "")
+        first = (f" The first known value that is not finite: {not_finite[0].what} (its hint says where and why)."
+                 if not_finite else "")
         return (f"your forward gives inf or NaN at some inputs (see above){where}. Fix the forward first: the "
-                "formula may be right and its arithmetic not (the known values test the extremes).")
+                f"formula may be right and its arithmetic not (the known values test the extremes).{first}")
+    if bad_rows and all(r.backward_right for r in bad_rows):
+        values = sorted((f for f in bad_facts if f.kind == "value"), key=lambda f: not getattr(f, "telling", False))
+        value = values[0] if values else None
+        known = f" The known value says how: {value.explain()}" if value else f" {bad_rows[0].hint}."
+        return ("your gradients are right (they equal scratchvae's at the same inputs), but your value is not: "
+                "finite differences of your forward disagree with them. Fix the forward (the value), not the "
+                f"backward.{known}")
     if bad_rows:
+        both = any(r.forward_right is False and r.backward_right is False for r in bad_rows)
+        also = (" Your value is wrong as well (finite differences of it differ from the right gradient too): the "
+                "known values above say how." if both else "")
         return (f"the gradient of {', '.join(r.tensor for r in bad_rows)} disagrees with finite differences of "
-                "your forward (the hint under the table says how).")
+                f"your forward (the hint under the table says how).{also}")
     if bad_facts and bad_facts[0].blame:             # the first known value that fails says what it means
         return bad_facts[0].blame + "."
     if result.rows:
+        first = sorted(bad_facts, key=lambda f: not getattr(f, "telling", False))[0]
         return ("your backward matches your forward, but the forward is not the right function: a gradient check "
-                "cannot see that; the known values can.")
+                f"cannot see that; the known values can. {first.explain()}")
     return f"{len(bad_facts)} known value(s) wrong (see above)."
