@@ -48,7 +48,8 @@ PLANTED = [
       "the sum over the batch"], ["inf or NaN"]),
     (1, [('self.grads["W"] = x.T @ dy', 'self.grads["W"] = x.T @ np.ones_like(dy)')],
      ["W is wrong", "ignores the upstream gradient dy"], ["sign"]),
-    (1, [('self.grads["W"] = x.T @ dy', 'self.grads["W"] = dy.T @ x')], ["W: wrong shape", "transposed"], []),
+    (1, [('self.grads["W"] = x.T @ dy', 'self.grads["W"] = dy.T @ x')],
+     ["W: wrong shape", "transposed", "a gradient has the wrong shape: dW"], ["inf or NaN", "Fix the forward"]),
     (1, [("        self._cache = x\n", "")], ["forward ran, but backward found no cache"], []),
     (2, [("return np.where(y > 0, dy, 0.0)", "return dy")],
      ["ReLU: x is wrong", "wrong only where the input is <= 0"], []),
@@ -124,6 +125,45 @@ PLANTED = [
      ["re-derive", "no simple pattern"]),
     (6, [("n = mu.shape[0]", "n = mu.shape[0]\n    mu, logvar = mu.astype(np.float32), logvar.astype(np.float32)")],
      ["your code computes in float32", "computed in float32, and the check runs in float64"], ["re-derive"]),
+]
+
+
+# The false verdicts of issue 23, each now named for what it is (a test on the message for each).
+PLANTED += [
+    # the naive softplus: right up to l = 709, inf beyond; the hint names the failure that happened
+    (4, [("value = np.sum(np.maximum(logits, 0) - x * logits + np.log1p(e)) / n",
+          "value = np.sum(np.log1p(np.exp(logits)) - x * logits) / n")],
+     ["FAIL  bce at logits [1000, -1000, 1000, -1000]", "at l = 1000, x = 0 yours is inf",
+      "exp(l) is inf from l = 710 on", "takes exp only of -|l|", "your forward gives inf or NaN"],
+     ["log(1 - sigmoid", "FAIL  bce at logits [100,"]),
+    # a mistake in the forward only: the gradients are right, the value is not
+    (6, [("kl = -0.5 * np.sum", "kl = -1.0 * np.sum")],
+     ["your gradients are right (they equal scratchvae's at the same inputs), but your value is not",
+      "Fix the forward (the value), not the backward", "off by a factor 2 (-1 in front where -1/2 belongs)",
+      "expected 1.5, got 3."], ["got 3..", "0.5 times the right one", "the gradient of mu disagrees"]),
+    (6, [("kl = -0.5 * np.sum", "kl = 0.5 * np.sum")],
+     ["a KL is never negative", "yours gave -1.5", "the sign is flipped: KL = -1/2 sum"], []),
+    (6, [("kl = -0.5 * np.sum", "kl = 0.5 * np.sum"), ("dmu = mu / n", "dmu = -mu / n"),
+         ("dlogvar = 0.5 * (var - 1) / n", "dlogvar = -0.5 * (var - 1) / n")],
+     ["a KL is never negative", "the sign is flipped"], []),
+    (6, [("np.sum(1 + logvar", "np.sum(logvar")],
+     ["FAIL  KL at the prior (mu = 0, logvar = 0) is 0: it looks like the 1 of 1 + logvar is missing",
+      "the forward is not the right function", "it looks like the 1 of 1 + logvar is missing; expected 2.41556"], []),
+    # the 1/N dropped from the value only: the closing line blames the value, never the right 1/N
+    (3, [("return np.sum(diff * diff) / n,", "return np.sum(diff * diff),")],
+     ["your gradients are right", "Fix the forward (the value), not the backward",
+      "the value lacks the 1/N of the batch mean", "off by a factor 2 (N = 2 is the batch size"],
+     ["divided by the batch size once too often", "the gradient of x_hat disagrees"]),
+    # mistakes a gradient check cannot see: a random forward, an input overwritten, a constant log K
+    (7, [("std = np.exp(0.5 * logvar)", "std = np.exp(0.5 * logvar)\n    eps = np.random.standard_normal(mu.shape)")],
+     ["your reparameterize is random", "called twice with the same inputs it gave two different outputs"],
+     ["re-derive", "no simple pattern"]),
+    (2, [("y = np.maximum(x, 0)\n", "x[x < 0] = 0\n        y = x\n")],
+     ["your ReLU.forward overwrote its input x in place", "compared x before and after the call"],
+     ["look at the branch", "FAIL  ReLU at"]),
+    (10, [("L = m + np.log(s) - np.log(K)", "L = m + np.log(s)")],
+     ["off by exactly 8.51719 (log K = log 5000: a log-sum-exp where the log-mean-exp belongs",
+      "the forward is not the right function"], ["exp(-1000) is 0", "take the largest log w"]),
 ]
 
 

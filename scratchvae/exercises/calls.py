@@ -62,6 +62,16 @@ class Calls:
         if len(first) != len(second) or not all(_equal(a, b) for a, b in zip(first, second)):
             self.random[what] = (first, second)
 
+    def noise(self, what, rows):
+        """rows, where `what` was found random: their failures are noise, and their hints say so."""
+        if what in self.random:
+            for row in rows:
+                if not row.passed:
+                    row.hint = (f"{what} gives different outputs for the same inputs (it is random), so finite "
+                                "differences of it measure noise, not a slope: make the forward a fixed function "
+                                "of its inputs first (the verdict below)")
+        return rows
+
     def claims(self):
         """A failed, decisive Claim for each kind of trouble seen; [] when there was none."""
         found = []
@@ -132,10 +142,10 @@ def layer_rows(calls, component, build, ref_build, x, params=(), seed=0):
     ref.forward(x.copy())
     reference = {"x": ref.backward(dy.copy()), **_grads(ref)}
     calls.twice(f"{kind}.forward", forward)
-    return compare(component, {"x": x, **dict(params)}, {"x": dx, **{n: grads[n] for n in names}},
-                   lambda: float(np.sum(forward() * dy)), out_shape=y.shape,
-                   loss_without_dy=lambda: float(np.sum(forward())), batch=_batch(x.shape), outputs=(y,),
-                   reference=reference)
+    return calls.noise(f"{kind}.forward", compare(
+        component, {"x": x, **dict(params)}, {"x": dx, **{n: grads[n] for n in names}},
+        lambda: float(np.sum(forward() * dy)), out_shape=y.shape, loss_without_dy=lambda: float(np.sum(forward())),
+        batch=_batch(x.shape), outputs=(y,), reference=reference))
 
 
 def _batch(shape):
@@ -166,8 +176,9 @@ def loss_rows(calls, component, fn, ref_fn, inputs, wrt, extra=(), what=None):
     _, *right = ref_fn(*[a.copy() for a in arrays], *extra)
     calls.twice(what, call)
     first = tuple(inputs[wrt[0]].shape)
-    return compare(component, inputs, dict(zip(wrt, grads)), lambda: _value(what, call()[0]), out_shape=first,
-                   batch=_batch(first), outputs=(value,), reference=dict(zip(wrt, right)))
+    return calls.noise(what, compare(component, inputs, dict(zip(wrt, grads)), lambda: _value(what, call()[0]),
+                                     out_shape=first, batch=_batch(first), outputs=(value,),
+                                     reference=dict(zip(wrt, right))))
 
 
 def function_rows(calls, component, forward, backward, ref_forward, ref_backward, inputs, wrt, seed=0):
@@ -191,6 +202,7 @@ def function_rows(calls, component, forward, backward, ref_forward, ref_backward
     _, ref_cache = ref_forward(*[a.copy() for a in arrays])
     right = ref_backward(dout.copy(), ref_cache)
     calls.twice(fname, call)
-    return compare(component, inputs, dict(zip(wrt, grads)), lambda: float(np.sum(call()[0] * dout)),
-                   out_shape=out.shape, loss_without_dy=lambda: float(np.sum(call()[0])), batch=_batch(out.shape),
-                   outputs=(out,), reference=dict(zip(wrt, right)))
+    return calls.noise(fname, compare(
+        component, inputs, dict(zip(wrt, grads)), lambda: float(np.sum(call()[0] * dout)), out_shape=out.shape,
+        loss_without_dy=lambda: float(np.sum(call()[0])), batch=_batch(out.shape), outputs=(out,),
+        reference=dict(zip(wrt, right))))
