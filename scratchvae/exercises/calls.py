@@ -93,14 +93,16 @@ class Calls:
         if self.changed:
             what, names = next(iter(self.changed.items()))
             arg = " and ".join(names)
+            holder = ("the layer above, which may hand one dy to several layers" if names == ["dy"] else
+                      "the layer below, the data batch, the gradient check's own input")
             found.append(Claim(
                 "your code leaves the arrays it is given unchanged", False,
                 f"{what} changed its argument {arg} in place (it differs from the check's copy after the call)",
                 blame=f"your {what} overwrote its input {arg} in place (the check compared {arg} before and "
-                      "after the call): the caller still holds that array (the layer below, the data batch, "
-                      "the gradient check's own input) and now finds other numbers in it. Write the result "
-                      "into a new array (np.maximum(x, 0), np.where(...), x * mask) instead of assigning into "
-                      "the input (x[...] = ..., x *= ...); the formula itself may well be right",
+                      f"after the call): the caller still holds that array ({holder}) and now finds other "
+                      "numbers in it. Write the result into a new array (np.maximum(x, 0), np.where(...), "
+                      f"{arg} * mask) instead of assigning into the input ({arg}[...] = ..., {arg} *= ...); the "
+                      "formula itself may well be right",
                 decisive=True))
         return found
 
@@ -116,9 +118,10 @@ def _need_array(what, value):
     return value
 
 
-def layer_rows(calls, component, build, ref_build, x, params=(), seed=0):
+def layer_rows(calls, component, build, ref_build, x, params=(), seed=0, mistakes=None):
     """Gradient rows for a layer: x and every parameter. build(*arrays) makes your layer afresh, from copies
-    of the check's params, for every evaluation (so the check perturbs only its own arrays)."""
+    of the check's params, for every evaluation (so the check perturbs only its own arrays).
+    mistakes(x, dy) -> {what the mistake is: the dx it gives}: a failed x row whose dx is one of them says so."""
     names, arrays = [n for n, _ in params], [a for _, a in params]
     kind = component.split()[-1].split("(")[0]                   # "your ELU(alpha=0.7)" -> "ELU"
 
@@ -142,10 +145,16 @@ def layer_rows(calls, component, build, ref_build, x, params=(), seed=0):
     ref.forward(x.copy())
     reference = {"x": ref.backward(dy.copy()), **_grads(ref)}
     calls.twice(f"{kind}.forward", forward)
-    return calls.noise(f"{kind}.forward", compare(
+    rows = calls.noise(f"{kind}.forward", compare(
         component, {"x": x, **dict(params)}, {"x": dx, **{n: grads[n] for n in names}},
         lambda: float(np.sum(forward() * dy)), out_shape=y.shape, loss_without_dy=lambda: float(np.sum(forward())),
         batch=_batch(x.shape), outputs=(y,), reference=reference))
+    for row in rows:
+        if row.tensor == "x" and not row.passed and mistakes is not None and np.shape(dx) == x.shape:
+            named = [what for what, wrong in mistakes(x, dy).items() if np.allclose(dx, wrong, rtol=1e-9, atol=1e-12)]
+            if named:
+                row.hint = "your dx is " + named[0]
+    return rows
 
 
 def _batch(shape):

@@ -59,7 +59,7 @@ def check_2(mod):
     calls = Calls()
     x = randn(3, 4, 5, scale=3.0)
     rows = layer_rows(calls, "your ReLU", mod.ReLU, ex02_activations.ReLU, x) + \
-        layer_rows(calls, "your Sigmoid", mod.Sigmoid, ex02_activations.Sigmoid, x)
+        layer_rows(calls, "your Sigmoid", mod.Sigmoid, ex02_activations.Sigmoid, x, mistakes=_sigmoid_mistakes)
     pts = np.array([[-2.0, -0.5, 0.5, 3.0]])
     sig = mod.Sigmoid()
     s = calls("Sigmoid.forward", sig.forward, pts, names=("x",))
@@ -74,14 +74,23 @@ def check_2(mod):
                                                                           names=("x",))),
         Fact("ReLU at x = -1, 0, 2", [[0.0, 0.0, 2.0]], y0),
         Fact("ReLU'(x) at x = -1, 0, 2 (dy = 1): 0 at the kink x = 0, as scratchvae.nn.activations.ReLU takes it",
-             [[0.0, 0.0, 1.0]], dx0, "[x > 0] is 0 at x = 0, [x >= 0] is 1 there",
+             [[0.0, 0.0, 1.0]], dx0, "[x > 0] is 0 at x = 0, [x >= 0] is 1 there", part="gradient",
              blame="your ReLU's derivative is right away from 0 (the gradient check passed) but not at x = 0 "
                    "itself: ReLU has a kink there, where finite differences measure the average slope 1/2 and "
                    "any slope in [0, 1] is a subgradient; this track takes 0, as scratchvae's ReLU does, so a "
                    "unit that is exactly 0 passes no gradient: write [x > 0], not [x >= 0]"),
         Fact("sigmoid at x = -2, -0.5, 0.5, 3: 1 / (1 + exp(-x))", want_s, s),
-        Fact("sigmoid'(x) at the same points (dy = 1): the slope of the curve there", want_s * (1 - want_s), ds),
+        Fact("sigmoid'(x) at the same points (dy = 1): the slope of the curve there", want_s * (1 - want_s), ds,
+             part="gradient"),
     ] + calls.claims()
+
+
+def _sigmoid_mistakes(x, dy):
+    y = 1 / (1 + np.exp(-x))
+    return {"dy x (1 - x): the derivative y (1 - y) taken at the input x, where it is written in the output "
+            "y = sigmoid(x): cache y, not x": dy * x * (1 - x),
+            "dy y: the factor (1 - y) of y (1 - y) is missing": dy * y,
+            "dy (1 - y): the factor y of y (1 - y) is missing": dy * (1 - y)}
 
 
 # --- 3. MSE ---------------------------------------------------------------------------------------
@@ -147,7 +156,14 @@ def check_4(mod):
                       {"logits": wide, "x": uniform(9, 4, 6)}, ["logits"])
     x = np.array([[0.0, 1.0, 1.0, 0.0]])
     value0 = calls("bce_with_logits", fn, np.zeros((1, 2)), np.array([[1.0, 0.0]]), names=("logits", "x"))[0]
-    facts = [Fact("bce at logits 0 (p = 1/2), x = [1, 0]: 2 log 2", 2 * math.log(2), value0)]
+    mean = {0.5: "1/D = 1/2: a mean over the D = 2 pixels where their sum belongs"}
+    logits_h, x_h = np.array([[2.0, -1.0, 0.5]]), np.array([[0.3, 1.0, 0.0]])
+    value_h = calls("bce_with_logits", fn, logits_h, x_h, names=("logits", "x"))[0]
+    facts = [Fact("bce at logits 0 (p = 1/2), x = [1, 0]: 2 log 2", 2 * math.log(2), value0, factors=mean),
+             Fact("bce at logits [2, -1, 0.5], x = [0.3, 1, 0], by hand: softplus(l) - x l summed over the pixels",
+                  sum(_softplus(v) - u * v for v, u in zip(logits_h.ravel(), x_h.ravel())), value_h,
+                  "per pixel -x log(p) - (1 - x) log(1 - p) = softplus(l) - x l, with p = sigmoid(l)",
+                  factors={1 / 3: "1/D = 1/3: a mean over the D = 3 pixels where their sum belongs"})]
     for size in (100.0, 1000.0):                         # exp(1000) overflows float64; sigmoid(100) rounds to 1
         logits = np.array([[size, -size, size, -size]])
         value, grad = calls("bce_with_logits", fn, logits, x, names=("logits", "x"))
@@ -158,7 +174,7 @@ def check_4(mod):
                  f"mistakes cost {size:g} nats each", 2 * size + 2 * math.log1p(tiny), value,
                  overflow_hint=value_hint),
             Fact("its gradient there: sigmoid(l) - x", [[1 - tiny, -1 + tiny, -tiny, tiny]], grad,
-                 overflow_hint=grad_hint)]
+                 overflow_hint=grad_hint, part="gradient")]
     return rows + facts + calls.claims()
 
 
@@ -172,9 +188,11 @@ def check_5(mod):
     value, dh = calls("l1_penalty", mod.l1_penalty, h, 0.1, names=("h", "lam"))
     return rows + [
         Fact("L1 at h = [[1, -2, 0], [0.5, 0, -3]], lam = 0.1: (0.1 / 2) * 6.5", 0.325, value,
-             factors={2: "N = 2 is the batch size: a sum over the batch where its mean belongs"}),
+             factors={2: "N = 2 is the batch size: a sum over the batch where its mean belongs",
+                      10: "1/lam = 10: lam is missing from the value"}),
         Fact("its subgradient there, 0 where h == 0", [[0.05, -0.05, 0.0], [0.05, 0.0, -0.05]], dh,
-             "take the subgradient 0 at h = 0 (np.sign(0) is 0)",
+             "take the subgradient 0 at h = 0 (np.sign(0) is 0)", part="gradient",
+             overflow_hint="0/0 is NaN: h / |h| (or h / np.abs(h)) divides 0 by 0 at h = 0; np.sign(h) gives 0 there",
              blame="your subgradient is right wherever h != 0 (the gradient check passed) but not at h = 0, "
                    "where |h| has a kink: finite differences cannot test a kink (a centred difference across "
                    "0 measures the average slope), so only the known value there can. Take 0 at h = 0: "
@@ -232,7 +250,8 @@ def check_6(mod):
     facts = [
         _kl_fact("KL at the prior (mu = 0, logvar = 0) is 0", 0.0, kl0, zeros, zeros,
                  "at the prior 1 + logvar - mu^2 - exp(logvar) = 1 + 0 - 0 - 1 = 0 in every dimension"),
-        Fact("dKL/dmu and dKL/dlogvar at the prior are 0 (its minimum)", [zeros, zeros], [dmu0, dlogvar0]),
+        Fact("dKL/dmu and dKL/dlogvar at the prior are 0 (its minimum)", [zeros, zeros], [dmu0, dlogvar0],
+             part="gradient"),
         _kl_fact("KL at mu = 1, logvar = 0, J = 3: 1/2 per dimension", 1.5, kl(ones, zeros)[0], ones, zeros),
         _kl_fact("KL at mu = 0, var = e, one dimension: (e - 1 - 1) / 2", (math.e - 2) / 2,
                  kl(np.zeros((1, 1)), np.ones((1, 1)))[0], np.zeros((1, 1)), np.ones((1, 1))),
@@ -245,9 +264,11 @@ def check_6(mod):
     negative = [(float(v), where) for v, where in values if np.size(v) == 1 and np.isfinite(v) and v < -1e-12]
     if negative:
         v, where = negative[0]
-        flipped = facts[-1].passed is False and facts[-1].pattern() == "the sign is flipped"
-        why = ("the sign is flipped: KL = -1/2 sum(1 + logvar - mu^2 - exp(logvar)), with the -1/2 in front" if
-               flipped else "a term has the wrong sign or is missing (the known values above name which)")
+        telling = facts[-1].pattern() if not facts[-1].passed and facts[-1].kind == "value" else ""
+        why = ("the sign is flipped: KL = -1/2 sum(1 + logvar - mu^2 - exp(logvar)), with the -1/2 in front"
+               if telling == "the sign is flipped" else
+               f"at N = 3 images, J = 3 (the last known value above) {telling}" if telling.startswith("it looks")
+               else "a term has the wrong sign or is missing (the known values above)")
         facts.append(Claim("a KL is never negative: every KL your code gave is >= 0", False,
                            f"yours gave {v:.6g} ({where})",
                            blame=f"a KL is never negative (it is 0 where q is the prior and positive everywhere "
@@ -301,11 +322,12 @@ def check_8(mod):
         if t == 1:
             p1, state1 = p.copy(), [m.copy(), v.copy()]
     step1 = Fact("step 1 moves every weight by lr = 0.01 against the sign of g (here |g| ~ 1e-3)",
-                 -0.01 * np.sign(g1), p1 - p0, "without bias correction, step 1 moves by lr (1 - b1) / sqrt(1 - b2) "
-                 "= 3.16 lr; divide m by 1 - b1^t and v by 1 - b2^t", rtol=1e-4,
-                 blame="your step 1 does not move each weight by lr, as Adam's first step must (there m_hat = g and "
-                       "v_hat = g^2, so the update is lr g / |g|): check the bias correction and the sqrt (the hint "
-                       "above)")
+                 -0.01 * np.sign(g1), p1 - p0, "on step 1, m_hat = g and v_hat = g^2, so the update is lr g / |g|",
+                 rtol=1e-4, variants=_step1_mistakes(g1, 0.01),
+                 overflow_hint="1 - b1^t is 0 if the power is b1^0 (t - 1 where t belongs, or t counted from 0), "
+                               "and sqrt of a negative v is NaN (v must hold g^2)")
+    step1.blame = ("your step 1 does not move each weight by lr, as Adam's first step must (there m_hat = g and "
+                   f"v_hat = g^2, so the update is lr g / |g|): {step1.pattern()}")
     ratios = _ratios(state1, [g1, g1 * g1], [0.1, 0.001])                  # m / g and v / g^2, worst entries
     corrected = Fact("", [1.0, 1.0], ratios, rtol=1e-6).passed               # m_hat = g and v_hat = g^2 stored?
     state = Fact("the state after step 1 holds the running means before bias correction: m / g = 1 - b1 = 0.1 and "
@@ -323,6 +345,21 @@ def check_8(mod):
              "passed in (the step number, 1 on the first step)")
     return [step1, state, Fact("the weights after 5 steps, against scratchvae.nn.optim.Adam", ref_p, p, later,
                                rtol=1e-6)] + calls.claims()
+
+
+def _step1_mistakes(g, lr, b1=0.9, b2=0.999, eps=1e-8):
+    """{a named mistake: the change p1 - p0 it makes on step 1}, from m = v = 0 and t = 1."""
+    m, v = (1 - b1) * g, (1 - b2) * g * g
+    return {"no bias correction (m and v used as they are; divide m by 1 - b1^t and v by 1 - b2^t)":
+                -lr * m / (np.sqrt(v) + eps),
+            "the bias correction one step ahead (b^(t + 1) where b^t belongs)":
+                -lr * (m / (1 - b1 ** 2)) / (np.sqrt(v / (1 - b2 ** 2)) + eps),
+            "only m corrected (v_hat = v)": -lr * (m / (1 - b1)) / (np.sqrt(v) + eps),
+            "only v corrected (m_hat = m)": -lr * m / (np.sqrt(v / (1 - b2)) + eps),
+            "eps inside the square root: sqrt(v_hat + eps) where sqrt(v_hat) + eps belongs":
+                -lr * g / np.sqrt(g * g + eps),
+            "no square root: v_hat where sqrt(v_hat) belongs": -lr * g / (g * g + eps),
+            "the update's sign flipped: p + lr ... where p - lr ... belongs": lr * g / (np.abs(g) + eps)}
 
 
 def _ratios(got, by, want):
@@ -353,7 +390,7 @@ def check_10(mod):
              -math.log(K): f"-log K = -log {K}: the 1/K of the mean taken twice"}
     return rows + [
         Fact("L_K for K = 1 is the ELBO, log w itself: log_w = [[-3, -5]] gives -4", -4.0,
-             bound(np.array([[-3.0, -5.0]]))[0]),
+             bound(np.array([[-3.0, -5.0]]))[0], factors={2: "N = 2: a sum over the batch where its mean belongs"}),
         Fact("L_K with K = 5000, w_k = k e^-1000: -1000 + log(mean of 1..K)", -1000.0 + math.log((K + 1) / 2), value,
              overflow_hint="exp(-1000) is 0 in float64: take the largest log w out of the sum first",
              offsets=log_k),
@@ -361,11 +398,15 @@ def check_10(mod):
              "the batch mean: over all K samples of the N = 2 images it sums to 1",
              1.0, float(np.sum(grad)) if np.all(np.isfinite(grad)) else float("nan"),
              "each image's shares w_k / sum_j w_j sum to 1, and the batch mean halves each image's",
-             factors={2: "N = 2: the 1/N of the batch mean is missing"}),
+             factors={2: "N = 2: the 1/N of the batch mean is missing"}, part="gradient",
+             overflow_hint="exp(log_w) is 0 for every sample at log w = -1000, and 0 / 0 is NaN: the softmax needs "
+                           "the largest log w taken out too, exp(log_w - max) / sum(exp(log_w - max))"),
         Fact(f"sample k = 2 of image 1 gets its share of the weight: w_2 / (w_1 + ... + w_K) = 2 / (1 + ... + {K}), "
              f"times 1/N = 1/2, that is {2.0 / (K * (K + 1) / 2) / 2:.5g} (sample k gets credit in proportion to "
              "its weight w_k = k e^-1000)", 2.0 / (K * (K + 1) / 2) / 2, grad[1, 0] if grad.ndim == 2 else grad,
-             "the gradient of log sum_k exp(a_k) with respect to a_k is exp(a_k) / sum_j exp(a_j)"),
+             "the gradient of log sum_k exp(a_k) with respect to a_k is exp(a_k) / sum_j exp(a_j)", part="gradient",
+             overflow_hint="exp(log_w) is 0 for every sample at log w = -1000, and 0 / 0 is NaN: take the largest "
+                           "log w out before exp, in the gradient too"),
     ] + calls.claims()
 
 
@@ -415,7 +456,15 @@ def check_12(mod):
     def ref():
         return ex12_elu.ELU(alpha=a)
 
-    rows = layer_rows(calls, "your ELU(alpha=0.7)", elu, ref, randn(22, 4, 5, scale=2.0))
+    def mistakes(x, dy):
+        y = np.where(x > 0, x, a * np.expm1(np.minimum(x, 0)))
+        return {"alpha exp(y) where x <= 0: the output y where the input x belongs (ELU'(x) = alpha exp(x), "
+                "which is y + alpha)": np.where(x > 0, dy, dy * a * np.exp(y)),
+                "x + alpha where x <= 0: the input x where the output y belongs (ELU'(x) = y + alpha)":
+                    np.where(x > 0, dy, dy * (x + a)),
+                "alpha where x <= 0: the exp(x) of alpha exp(x) is missing": np.where(x > 0, dy, dy * a)}
+
+    rows = layer_rows(calls, "your ELU(alpha=0.7)", elu, ref, randn(22, 4, 5, scale=2.0), mistakes=mistakes)
     pts = np.array([[-2.0, -0.5, 0.5, 3.0]])
     layer = elu()
     y = calls("ELU.forward", layer.forward, pts, names=("x",))
@@ -434,8 +483,12 @@ def check_12(mod):
         overflow = str(err)
     return rows + [
         Fact("ELU at x = -2, -0.5, 0.5, 3 (alpha = 0.7)", [[a * math.expm1(-2.0), a * math.expm1(-0.5), 0.5, 3.0]], y),
-        Fact("ELU' at the same points (dy = 1)", [[a * math.exp(-2.0), a * math.exp(-0.5), 1.0, 1.0]], dx),
-        Fact("ELU and ELU' at x = -800, 800: [-0.7, 800] and [0, 1]", [[[-a, 800.0]], [[0.0, 1.0]]], [y_big, dx_big],
+        Fact("ELU' at the same points (dy = 1)", [[a * math.exp(-2.0), a * math.exp(-0.5), 1.0, 1.0]], dx,
+             part="gradient"),
+        Fact("ELU at x = -800, 800: [-0.7, 800]", [[-a, 800.0]], y_big,
+             overflow_hint="inf * 0 is NaN: a branch selected by multiplying with a mask still computes "
+                           "exp(800) = inf"),
+        Fact("ELU' at x = -800, 800: [0, 1]", [[0.0, 1.0]], dx_big, part="gradient",
              overflow_hint="inf * 0 is NaN: a branch selected by multiplying with a mask still computes "
                            "exp(800) = inf"),
         Claim("no overflow inside your ELU at x = 800 (exp is never taken of a large positive number)", not overflow,

@@ -52,6 +52,7 @@ class Fact:
     offsets: dict = field(default_factory=dict)    # a constant d -> what it means ("log K")
     decisive: bool = False
     telling: bool = False   # a point where each named mistake gives its own value: the verdict quotes it first
+    part: str = "value"     # "value" (what a forward computes) or "gradient" (what a backward computes)
 
     @property
     def passed(self):
@@ -82,7 +83,7 @@ class Fact:
         """The failure in a few words: a sign, a factor, a constant, a named mistake, or a different value.
         Where several fit (at one point a factor 2 and a missing term may give the same number), all are named."""
         want, got = np.asarray(self.expected, dtype=float), np.asarray(self.got, dtype=float)
-        found = [self._factor(want, got) or self._offset(want, got)]
+        found = [self._factor(want, got) or self._offset(want, got) or self._row_offset(want, got)]
         names = [name for name, value in self.variants.items()
                  if np.shape(value) == got.shape and np.allclose(got, value, rtol=1e-6, atol=1e-12)]
         found = [f for f in found + ["it looks like " + " or ".join(names) if names else ""] if f]
@@ -121,6 +122,14 @@ class Fact:
         if meaning:
             return f"off by exactly {d:.6g} ({meaning})"
         return f"off by a constant {d:.6g} at every entry" if diff.size > 1 else ""
+
+    def _row_offset(self, want, got):
+        """got - want the same in every row of a 2-D value: a term added once per row is missing or wrong."""
+        diff = got - want
+        if diff.ndim != 2 or diff.shape[0] < 2 or not np.allclose(diff, diff[0], rtol=1e-6, atol=1e-12):
+            return ""
+        return (f"off by the same {show(diff[0])} in every row: a term added once per row (a bias) is missing "
+                "or wrong")
 
     def explain(self):
         """Why it failed: the wrong shape, not finite, float32, or the pattern of the two values."""

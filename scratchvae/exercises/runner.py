@@ -222,14 +222,21 @@ def verdict(result):
         return f"a value has the wrong shape: {shaped[0].explain()}"
     forward_inf = [r for r in bad_rows if not r.forward_finite]
     not_finite = [f for f in bad_facts if f.kind == "not finite"]
-    if forward_inf or not_finite:
+    values = [f for f in not_finite if getattr(f, "part", "value") == "value"]
+    if forward_inf or values:
         rows = ", ".join(sorted({f'"{r.component}"' for r in forward_inf}))
         where = (f", so the gradient rows marked FAIL ({rows}) could not be checked there: finite differences of "
                  "inf are NaN, and your gradient may well be right" if forward_inf else "")
-        first = (f" The first known value that is not finite: {not_finite[0].what} (its hint says where and why)."
-                 if not_finite else "")
+        first = (f" The first known value that is not finite: {values[0].what} (its hint says where and why)."
+                 if values else "")
+        if not result.rows:
+            return f"your code gives inf or NaN (see above).{first}"
         return (f"your forward gives inf or NaN at some inputs (see above){where}. Fix the forward first: the "
                 f"formula may be right and its arithmetic not (the known values test the extremes).{first}")
+    if not_finite:                                   # a gradient that is not finite where the value is
+        return (f"your gradient gives inf or NaN where your value is finite: {not_finite[0].what} (see above; its "
+                "hint says where and why). The gradient check's inputs are milder, which is why it passed: the "
+                "backward overflows or divides 0 by 0 at the extremes the known values test.")
     if bad_rows and all(r.backward_right for r in bad_rows):
         values = sorted((f for f in bad_facts if f.kind == "value"), key=lambda f: not getattr(f, "telling", False))
         value = values[0] if values else None
@@ -237,11 +244,18 @@ def verdict(result):
         return ("your gradients are right (they equal scratchvae's at the same inputs), but your value is not: "
                 "finite differences of your forward disagree with them. Fix the forward (the value), not the "
                 f"backward.{known}")
+    wrong_values = [f for f in bad_facts if getattr(f, "part", "value") == "value" and f.kind == "value"]
+    if bad_rows and wrong_values and not any(r.backward_right for r in bad_rows):
+        return ("your forward gives wrong values (the known values above), and your backward is not the slope of "
+                "your forward. Fix the forward first, then check again: a backward written from the forward's "
+                "output (a cache of y) is only right once y is, so the gradient may come right with it. The first "
+                f"wrong value: {wrong_values[0].explain()}")
     if bad_rows:
         both = any(r.forward_right is False and r.backward_right is False for r in bad_rows)
         also = (" Your value is wrong as well (finite differences of it differ from the right gradient too): the "
                 "known values above say how." if both else "")
-        return (f"the gradient of {', '.join(r.tensor for r in bad_rows)} disagrees with finite differences of "
+        names = ", ".join(dict.fromkeys(r.tensor for r in bad_rows))
+        return (f"the gradient of {names} disagrees with finite differences of "
                 f"your forward (the hint under the table says how).{also}")
     if bad_facts and bad_facts[0].blame:             # the first known value that fails says what it means
         return bad_facts[0].blame + "."
