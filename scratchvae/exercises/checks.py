@@ -105,9 +105,8 @@ def check_3(mod):
                         8.0, value, "sum over the pixels, then the mean over the N = 2 images",
                         factors={2: "N = 2 is the batch size: the value sums over the batch where the mean "
                                     "belongs (or has a factor 2 too many)",
-                                 1 / 3: "1/D: a mean over the D = 3 pixels where their sum belongs",
-                                 1 / 6: "1/(N D): np.mean over every entry, where the sum over the pixels and "
-                                        "the mean over the batch belong",
+                                 1 / 3: "1/D: a mean over the D = 3 pixels where their sum belongs (np.mean "
+                                        "over every entry divides by N D)",
                                  0.5: "a 1/2 too many, or |x_hat - x| where its square belongs"})] + calls.claims()
 
 

@@ -174,6 +174,7 @@ class Claim:
     decisive: bool = False  # as Fact.decisive
     precision = "float64"
     kind = "value"
+    part = "claim"          # neither a value nor a gradient: a property (no overflow, the same output twice)
 
     @property
     def passed(self):

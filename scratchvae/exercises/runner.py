@@ -222,7 +222,7 @@ def verdict(result):
         return f"a value has the wrong shape: {shaped[0].explain()}"
     forward_inf = [r for r in bad_rows if not r.forward_finite]
     not_finite = [f for f in bad_facts if f.kind == "not finite"]
-    values = [f for f in not_finite if getattr(f, "part", "value") == "value"]
+    values = [f for f in not_finite if getattr(f, "part", "") == "value"]
     if forward_inf or values:
         rows = ", ".join(sorted({f'"{r.component}"' for r in forward_inf}))
         where = (f", so the gradient rows marked FAIL ({rows}) could not be checked there: finite differences of "
@@ -244,7 +244,7 @@ def verdict(result):
         return ("your gradients are right (they equal scratchvae's at the same inputs), but your value is not: "
                 "finite differences of your forward disagree with them. Fix the forward (the value), not the "
                 f"backward.{known}")
-    wrong_values = [f for f in bad_facts if getattr(f, "part", "value") == "value" and f.kind == "value"]
+    wrong_values = [f for f in bad_facts if getattr(f, "part", "") == "value" and f.kind == "value"]
     if bad_rows and wrong_values and not any(r.backward_right for r in bad_rows):
         return ("your forward gives wrong values (the known values above), and your backward is not the slope of "
                 "your forward. Fix the forward first, then check again: a backward written from the forward's "
