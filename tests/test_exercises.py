@@ -512,3 +512,23 @@ def test_after_exercise_9_comes_what_next():
     assert "scratchvae/models/vae.py, VAE.objective" in text and "What next" in text
     for words in ("06_latent_space", "07_deep_iwae", "08_applications", "demos/mnist_vae.py", "check 10"):
         assert words in text
+
+
+# --- a passing exercise 9 draws the VAE the learner's code trained ---------------------------------
+
+def test_a_passing_exercise_9_draws_its_vae_in_the_workspace_and_says_where(tmp_path, monkeypatch):
+    folder = answers(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = runner.run(find(9), folder, train_images=100)
+    text = " ".join(runner.report(result).split())
+    assert result.status == runner.PASSING, text
+    picture = folder / runner.PICTURE
+    assert picture.stat().st_size > 5000 and picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Your VAE's picture (test digits, their reconstructions, samples from the prior): ws/ex09_vae.png" in text
+
+
+def test_a_failing_exercise_9_draws_nothing(tmp_path):
+    folder = answers(tmp_path)
+    plant(folder, 9, ("return rec + kl, rec, kl", "return rec, rec, kl"))
+    assert runner.run(find(9), folder, train_images=100).status == runner.FAILING
+    assert not (folder / runner.PICTURE).exists()

@@ -177,10 +177,13 @@ def loss_rows(calls, component, fn, ref_fn, inputs, wrt, extra=(), what=None):
     def call():
         return calls(what, fn, *arrays, *extra, names=names)
 
-    value, *grads = call()
+    out = call()
+    want = f"(value, {', '.join('d' + w for w in wrt)})"
+    if not isinstance(out, (tuple, list)):
+        raise ValueError(f"{what} returned one {type(out).__name__}, expected the tuple {want}")
+    value, *grads = out
     if len(grads) != len(wrt):
-        raise ValueError(f"{what} returned {len(grads)} gradient(s) after the value, expected {len(wrt)} "
-                         f"({', '.join('d' + w for w in wrt)})")
+        raise ValueError(f"{what} returned {len(grads)} gradient(s) after the value, expected {len(wrt)}: {want}")
     _value(what, value)
     _, *right = ref_fn(*[a.copy() for a in arrays], *extra)
     calls.twice(what, call)

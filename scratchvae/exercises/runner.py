@@ -27,6 +27,7 @@ from .track import TRACK, WHAT_NEXT, find, following
 HERE = Path(__file__).resolve().parent
 STUBS, SOLUTIONS = HERE / "stubs", HERE / "solutions"
 NOT_STARTED, FAILING, PASSING = "not started", "failing", "passing"
+PICTURE = "ex09_vae.png"          # what a passing exercise 9 draws in your workspace: your VAE's pictures
 _names = itertools.count()
 
 
@@ -38,6 +39,7 @@ class Result:
     rows: list = field(default_factory=list)       # gradient checks (CheckRow)
     facts: list = field(default_factory=list)      # known values (Fact)
     message: str = ""                              # why it is not started, or what your code raised
+    note: str = ""                                 # printed after the report (check() in a notebook)
 
 
 def load_file(path):
@@ -53,8 +55,14 @@ def load_file(path):
     return module
 
 
+class Label(str):
+    """What the report names as yours when there is no file: "your notebook"."""
+
+
 def shown(path):
     """A path as the learner would type it: relative to the current folder when it is inside it."""
+    if isinstance(path, Label):
+        return str(path)
     try:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
@@ -79,9 +87,10 @@ def untouched(path, exercise):
     return path.is_file() and path.read_bytes() == stub.read_bytes()
 
 
-def run(exercise, folder, **options):
+def run(exercise, folder, picture=None, **options):
     """Check `exercise` in `folder` (a workspace, or SOLUTIONS), here, in this process.
-    options: exercise 9's train_images and test_images, or train=False (no training run)."""
+    options: exercise 9's train_images and test_images, or train=False (no training run); picture: where a
+    passing exercise 9 draws your VAE's reconstructions and samples (default: ex09_vae.png in a workspace)."""
     folder = Path(folder)
     path = folder / exercise.file
     if not path.is_file():
@@ -98,17 +107,33 @@ def run(exercise, folder, **options):
             loaded[number] = load_file(folder / find(number).file)
         return loaded[number]
 
+    if exercise.number == 9 and picture is None and folder != SOLUTIONS:
+        picture = folder / PICTURE
+    result = judge(exercise, lambda: load_file(path), load, path, [folder / ex.file for ex in TRACK],
+                   picture=picture, **options)
+    if stub:
+        result.status = NOT_STARTED
+        result.message = (f"{shown(path)} is the shipped code, with its three planted bugs: the findings above "
+                          "are where to start. Fix them in your copy and check again")
+    return result
+
+
+def judge(exercise, get_module, load, path, mine, picture=None, **options):
+    """Run exercise's check on the module get_module() returns (your file, or your notebook's answers).
+    load(n): your answer to exercise n (exercise 9 uses them); path: what the report names as yours;
+    mine: the files holding your code (a traceback's frame in one of them is yours)."""
     result = Result(exercise, path, FAILING)
-    mine = [folder / ex.file for ex in TRACK]          # your files: where a traceback is yours
+    if exercise.number == 9 and picture is not None:
+        options["picture"] = Path(picture)
     try:
         with np.errstate(all="ignore"):   # overflow shows in the values the check reports, not as warnings
-            module = load_file(path)
+            module = get_module()
             found = exercise.check(module, load, **options) if exercise.number == 9 else exercise.check(module)
     except KeyboardInterrupt:
         raise
     except NotImplementedError as err:
         place = where_raised(err, mine)
-        if place and place[0].resolve() == path.resolve():
+        if place and (place[0].resolve() == Path(path).resolve() or isinstance(path, Label)):
             result.status = NOT_STARTED
             result.message = f"{shown(path)}: {place[1]} still raises NotImplementedError: not written yet"
         else:
@@ -139,10 +164,6 @@ def run(exercise, folder, **options):
     result.facts = [f for f in found if not isinstance(f, CheckRow)]
     if all(r.passed for r in result.rows) and all(f.passed for f in result.facts):
         result.status = PASSING
-    if stub:
-        result.status = NOT_STARTED
-        result.message = (f"{shown(path)} is the shipped code, with its three planted bugs: the findings above "
-                          "are where to start. Fix them in your copy and check again")
     return result
 
 
@@ -184,6 +205,10 @@ def passed_lines(result):
                          "your backward is the derivative of your forward, and your forward gives the known values."),
              _wrap(f"  The same formula in scratchvae: {ex.library}.")]
     nxt = following(ex)
+    drawn = [f for f in result.facts if getattr(f, "path", "")]
+    if drawn:                                       # exercise 9: the picture of the VAE your code trained
+        lines.append(_wrap(f"  Your VAE's picture (test digits, their reconstructions, samples from the prior): "
+                           f"{shown(Path(drawn[0].path))}"))
     if ex.number == 9:
         lines += ["", WHAT_NEXT]                    # names exercise 10 among the ways on
     elif nxt is not None:
