@@ -16,6 +16,10 @@ a flipped sign (a = -n) and a forgotten upstream factor (a = n / dy) both give a
     a == n where x > 0, wrong only where x <= 0                            the x <= 0 branch (ReLU's kink side)
     anything else                                                          re-derive; start at the worst entry
 
+Where the right gradient r at the same inputs is known (the exercises' reference answers), a failed
+row also says which side is wrong: a == r and n != r means the backward is right and the forward (the
+value) is not, and diagnose_value reads the pattern of n against r (a sign, a factor such as N).
+
 Every test compares whole tensors in float64 with a tolerance far above finite-difference noise
 (a correct gradient agrees to ~1e-9) and far below any real mistake.
 """
