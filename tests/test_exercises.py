@@ -44,10 +44,12 @@ def check(folder, number):
 # Each entry: exercise, the planted edits, the words the learner must see (the symptom), words that must not appear.
 PLANTED = [
     (1, [('self.grads["b"] = dy.sum(axis=0)', 'self.grads["b"] = dy')],
-     ["b: wrong shape", "axis 0 (size 4) was not summed"], []),
+     ["b: wrong shape", "axis 0 (size 4, the batch) was not summed", "a gradient has the wrong shape: db",
+      "the sum over the batch"], ["inf or NaN"]),
     (1, [('self.grads["W"] = x.T @ dy', 'self.grads["W"] = x.T @ np.ones_like(dy)')],
      ["W is wrong", "ignores the upstream gradient dy"], ["sign"]),
-    (1, [('self.grads["W"] = x.T @ dy', 'self.grads["W"] = dy.T @ x')], ["W: wrong shape", "transposed"], []),
+    (1, [('self.grads["W"] = x.T @ dy', 'self.grads["W"] = dy.T @ x')],
+     ["W: wrong shape", "transposed", "a gradient has the wrong shape: dW"], ["inf or NaN", "Fix the forward"]),
     (1, [("        self._cache = x\n", "")], ["forward ran, but backward found no cache"], []),
     (2, [("return np.where(y > 0, dy, 0.0)", "return dy")],
      ["ReLU: x is wrong", "wrong only where the input is <= 0"], []),
@@ -64,8 +66,9 @@ PLANTED = [
     (4, [("return value, (p - x) / n", "return value, (x - p) / n")], ["a sign is flipped"], []),
     (4, [("value = np.sum(np.maximum(logits, 0) - x * logits + np.log1p(e)) / n",
           "p0 = 1 / (1 + np.exp(-logits))\n    value = np.sum(-x * np.log(p0) - (1 - x) * np.log(1 - p0)) / n")],
-     ["FAIL  bce at logits [100, -100, 100, -100]", "not finite", "take exp only of -|l|", "could not be checked",
-      "the finite differences are NaN or inf", "your forward gives inf or NaN", "Fix the forward first"],
+     ["FAIL  bce at logits [100, -100, 100, -100]", "not finite", "takes exp only of -|l|",
+      "log(1 - sigmoid(l)) is log(0)", "could not be checked", "the finite differences are NaN or inf",
+      "your forward gives inf or NaN", "Fix the forward first"],
      ["disagrees with finite differences", "wrong at 0 of", "logits is wrong"]),
     (5, [("scale * np.sign(h)", "lam * np.sign(h)")], ["the 1/N of the batch mean is missing"], []),
     (5, [("scale * np.sign(h)", "scale * np.where(h >= 0, 1.0, -1.0)")],
@@ -79,7 +82,7 @@ PLANTED = [
     (7, [("dz * eps * std * 0.5", "dz * eps * std")], ["logvar is wrong", "2 times the right one"], []),
     (7, [("return mu + std * eps, (std, eps)", "return mu + std * eps, None")], ["returned None as its cache"], []),
     (8, [("m_hat = m / (1 - b1 ** t)", "m_hat = m"), ("v_hat = v / (1 - b2 ** t)", "v_hat = v")],
-     ["FAIL  step 1 moves every weight by lr", "without bias correction", "step 1 already differs"],
+     ["FAIL  step 1 moves every weight by lr", "it looks like no bias correction", "step 1 already differs"],
      ["the first step agrees", "step 1 and the state agree"]),
     (8, [("(np.sqrt(v_hat) + eps), m, v", "(np.sqrt(v_hat) + eps), m_hat, v_hat")],
      ["ok    step 1 moves every weight by lr", "FAIL  the state after step 1", "you returned the bias-corrected m_hat",
@@ -111,17 +114,110 @@ PLANTED = [
     (12, [("self.alpha * np.expm1", "np.expm1"), ("dy * (y + self.alpha)", "dy * (y + 1)")],
      ["FAIL  ELU at x = -2", "the forward is not the right function"], []),
     (12, [("np.expm1(np.minimum(x, 0))", "np.expm1(x)")],
-     ["ok    ELU and ELU' at x = -800, 800", "FAIL  no overflow inside your ELU at x = 800",
+     ["ok    ELU at x = -800, 800", "FAIL  no overflow inside your ELU at x = 800",
       "overflow encountered in expm1", "np.minimum(x, 0) inside the exp avoids it"], ["FAIL  ELU at"]),
     (12, [("y = np.where(x > 0, x, self.alpha * np.expm1(np.minimum(x, 0)))",
            "y = x * (x > 0) + self.alpha * np.expm1(x) * (x <= 0)")],
-     ["FAIL  ELU and ELU' at x = -800, 800", "not finite", "inf * 0 is NaN", "your forward gives inf or NaN"], []),
+     ["FAIL  ELU at x = -800, 800", "not finite", "inf * 0 is NaN", "your forward gives inf or NaN"], []),
     # a right formula computed in float32: the message says the check runs in float64, not "re-derive"
     (3, [("diff = x_hat - x ", "diff = (x_hat - x).astype(np.float32)")],
      ["your code computes in float32", "the check runs in float64", "The formula itself may well be right"],
      ["re-derive", "no simple pattern"]),
     (6, [("n = mu.shape[0]", "n = mu.shape[0]\n    mu, logvar = mu.astype(np.float32), logvar.astype(np.float32)")],
      ["your code computes in float32", "computed in float32, and the check runs in float64"], ["re-derive"]),
+]
+
+
+# The false verdicts of issue 23, each now named for what it is (a test on the message for each).
+PLANTED += [
+    # the naive softplus: right up to l = 709, inf beyond; the hint names the failure that happened
+    (4, [("value = np.sum(np.maximum(logits, 0) - x * logits + np.log1p(e)) / n",
+          "value = np.sum(np.log1p(np.exp(logits)) - x * logits) / n")],
+     ["FAIL  bce at logits [1000, -1000, 1000, -1000]", "at l = 1000, x = 0 yours is inf",
+      "exp(l) is inf from l = 710 on", "takes exp only of -|l|", "your forward gives inf or NaN"],
+     ["log(1 - sigmoid", "FAIL  bce at logits [100,"]),
+    # a mistake in the forward only: the gradients are right, the value is not
+    (6, [("kl = -0.5 * np.sum", "kl = -1.0 * np.sum")],
+     ["your gradients are right (they equal scratchvae's at the same inputs), but your value is not",
+      "Fix the forward (the value), not the backward", "off by a factor 2 (-1 in front where -1/2 belongs)",
+      "expected 1.5, got 3."], ["got 3..", "0.5 times the right one", "the gradient of mu disagrees"]),
+    (6, [("kl = -0.5 * np.sum", "kl = 0.5 * np.sum")],
+     ["a KL is never negative", "yours gave -1.5", "the sign is flipped: KL = -1/2 sum"], []),
+    (6, [("kl = -0.5 * np.sum", "kl = 0.5 * np.sum"), ("dmu = mu / n", "dmu = -mu / n"),
+         ("dlogvar = 0.5 * (var - 1) / n", "dlogvar = -0.5 * (var - 1) / n")],
+     ["a KL is never negative", "the sign is flipped"], []),
+    (6, [("np.sum(1 + logvar", "np.sum(logvar")],
+     ["FAIL  KL at the prior (mu = 0, logvar = 0) is 0: it looks like the 1 of 1 + logvar is missing",
+      "the forward is not the right function", "it looks like the 1 of 1 + logvar is missing; expected 2.41556"], []),
+    # the 1/N dropped from the value only: the closing line blames the value, never the right 1/N
+    (3, [("return np.sum(diff * diff) / n,", "return np.sum(diff * diff),")],
+     ["your gradients are right", "Fix the forward (the value), not the backward",
+      "the value lacks the 1/N of the batch mean", "off by a factor 2 (N = 2 is the batch size"],
+     ["divided by the batch size once too often", "the gradient of x_hat disagrees"]),
+    # mistakes a gradient check cannot see: a random forward, an input overwritten, a constant log K
+    (7, [("std = np.exp(0.5 * logvar)", "std = np.exp(0.5 * logvar)\n    eps = np.random.standard_normal(mu.shape)")],
+     ["your reparameterize is random", "called twice with the same inputs it gave two different outputs"],
+     ["re-derive", "no simple pattern"]),
+    (2, [("y = np.maximum(x, 0)\n", "x[x < 0] = 0\n        y = x\n")],
+     ["your ReLU.forward overwrote its input x in place", "compared x before and after the call"],
+     ["look at the branch", "FAIL  ReLU at"]),
+    (10, [("L = m + np.log(s) - np.log(K)", "L = m + np.log(s)")],
+     ["off by exactly 8.51719 (log K = log 5000: a log-sum-exp where the log-mean-exp belongs",
+      "the forward is not the right function"], ["exp(-1000) is 0", "take the largest log w"]),
+]
+
+# More realistic mistakes, planted in a sweep over the twelve exercises (issue 23): each verdict names the mistake.
+PLANTED += [
+    (1, [('self.grads["b"] = dy.sum(axis=0)', 'self.grads["b"] = dy.mean(axis=0)')],
+     ["0.25 times the right one", "1/4 = 1/N"], ["inf or NaN"]),
+    (1, [('return x @ self.params["W"] + self.params["b"]', 'return x @ self.params["W"]')],
+     ["your gradients are right", "off by the same [0 -1 1] in every row: a term added once per row (a bias)"], []),
+    (2, [("y = 1.0 / (1.0 + np.exp(-x))\n        self._cache = y",
+          "y = 1.0 / (1.0 + np.exp(-x))\n        self._cache = x")],
+     ["your dx is dy x (1 - x): the derivative y (1 - y) taken at the input x", "cache y, not x"], []),
+    (2, [("return np.where(y > 0, dy, 0.0)", "dy[y <= 0] = 0\n        return dy")],
+     ["your ReLU.backward overwrote its input dy in place", "the layer above"], ["look at the branch"]),
+    (2, [("y = 1.0 / (1.0 + np.exp(-x))", "y = 1.0 / (1.0 + np.exp(x))")],
+     ["your gradients are right", "Fix the forward (the value), not the backward", "FAIL  sigmoid at x = -2"], []),
+    (3, [("return np.sum(diff * diff) / n, 2.0 * diff / n", "return np.mean(diff * diff), 2.0 * diff / diff.size")],
+     ["the forward is not the right function", "off by a factor 0.333333 (1/D: a mean over the D = 3 pixels"], []),
+    (3, [("2.0 * diff / n", "2.0 * diff.sum(axis=1) / n")],
+     ["a gradient has the wrong shape: dx_hat", "axis 1 (size 6) was summed away"], ["inf or NaN"]),
+    (4, [("value = np.sum(np.maximum(logits, 0) - x * logits", "value = np.sum(np.maximum(logits, 0) + x * logits")],
+     ["your gradients are right", "FAIL  bce at logits [2, -1, 0.5], x = [0.3, 1, 0], by hand"], []),
+    (4, [("p = np.where(logits >= 0, 1.0 / (1.0 + e), e / (1.0 + e))", "p = np.exp(logits) / (1.0 + np.exp(logits))")],
+     ["your gradient gives inf or NaN where your value is finite", "at l = 1000, x = 0 yours is nan"],
+     ["your forward gives inf or NaN"]),
+    (5, [("return scale * np.sum(np.abs(h))", "return np.sum(np.abs(h)) / h.shape[0]")],
+     ["your gradients are right", "1/lam = 10: lam is missing from the value"], []),
+    (5, [("scale * np.sign(h)", "scale * h / np.abs(h)")],
+     ["your gradient gives inf or NaN where your value is finite", "0/0 is NaN: h / |h|"],
+     ["your forward gives inf or NaN"]),
+    (6, [("var = np.exp(logvar)", "var = np.exp(0.5 * logvar)")],
+     ["a KL is never negative", "it looks like exp(logvar / 2), the standard deviation, where exp(logvar)"], []),
+    (6, [("kl = -0.5 * np.sum(1 + logvar - mu * mu - var) / n", "kl = -0.5 * np.mean(1 + logvar - mu * mu - var)")],
+     ["your gradients are right", "1/J = 1/3: a mean over the J latent dimensions"], []),
+    (7, [("return mu + std * eps, (std, eps)", "return mu + logvar * eps, (std, eps)")],
+     ["your gradients are right", "FAIL  z at mu = 1"], []),
+    (8, [("1 - b1 ** t", "1 - b1 ** (t + 1)"), ("1 - b2 ** t", "1 - b2 ** (t + 1)")],
+     ["it looks like the bias correction one step ahead (b^(t + 1) where b^t belongs)"], []),
+    (8, [("1 - b1 ** t", "1 - b1 ** (t - 1)"), ("1 - b2 ** t", "1 - b2 ** (t - 1)")],
+     ["your code gives inf or NaN", "1 - b1^t is 0 if the power is b1^0"], ["your forward"]),
+    (8, [("(np.sqrt(v_hat) + eps)", "np.sqrt(v_hat + eps)")],
+     ["eps inside the square root: sqrt(v_hat + eps) where sqrt(v_hat) + eps belongs"], ["no bias correction"]),
+    (8, [("return p - lr * m_hat", "return p + lr * m_hat")], ["the update's sign flipped"], []),
+    (9, [("        encoder.backward(dstats)\n", "")], ["encoder.backward was never called"], []),
+    (9, [("return rec + kl, rec, kl", "return rec - kl, rec, kl")],
+     ["your gradients are right", "FAIL  the loss of your VAE"], ["the gradient of encoder"]),
+    (10, [("e / s / N", "np.exp(log_w) / np.exp(log_w).sum(axis=0) / N")],
+     ["your gradient gives inf or NaN where your value is finite", "0 / 0 is NaN"], ["your forward gives"]),
+    (10, [("return np.mean(L)", "return np.sum(L)")],
+     ["your gradients are right", "N = 2: a sum over the batch where its mean belongs"], []),
+    (11, [("np.sum(sq / (2 * var))", "np.sum(sq / var)")], ["your gradients are right", "FAIL  -log N(x = 1"], []),
+    (12, [("dy * (y + self.alpha)", "dy * self.alpha * np.exp(y)")],
+     ["your dx is alpha exp(y) where x <= 0: the output y where the input x belongs"], ["your forward gives wrong"]),
+    (12, [("self.alpha * np.expm1(np.minimum(x, 0))", "self.alpha * np.exp(np.minimum(x, 0))")],
+     ["your forward gives wrong values", "Fix the forward first", "FAIL  ELU at x = -2"], []),
 ]
 
 
@@ -416,3 +512,23 @@ def test_after_exercise_9_comes_what_next():
     assert "scratchvae/models/vae.py, VAE.objective" in text and "What next" in text
     for words in ("06_latent_space", "07_deep_iwae", "08_applications", "demos/mnist_vae.py", "check 10"):
         assert words in text
+
+
+# --- a passing exercise 9 draws the VAE the learner's code trained ---------------------------------
+
+def test_a_passing_exercise_9_draws_its_vae_in_the_workspace_and_says_where(tmp_path, monkeypatch):
+    folder = answers(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    result = runner.run(find(9), folder, train_images=100)
+    text = " ".join(runner.report(result).split())
+    assert result.status == runner.PASSING, text
+    picture = folder / runner.PICTURE
+    assert picture.stat().st_size > 5000 and picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Your VAE's picture (test digits, their reconstructions, samples from the prior): ws/ex09_vae.png" in text
+
+
+def test_a_failing_exercise_9_draws_nothing(tmp_path):
+    folder = answers(tmp_path)
+    plant(folder, 9, ("return rec + kl, rec, kl", "return rec, rec, kl"))
+    assert runner.run(find(9), folder, train_images=100).status == runner.FAILING
+    assert not (folder / runner.PICTURE).exists()

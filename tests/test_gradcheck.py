@@ -248,3 +248,21 @@ def test_k_that_matches_nothing_is_one_line_and_exit_2(capsys):
     assert run_main("python -m scratchvae.gradcheck", main, ["-k", "no-such-check"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "-k 'no-such-check' matches no check" in err[0] and "gaussian_kl" in err[0]
+
+
+def test_a_reference_gradient_says_which_side_is_wrong():
+    """With the right gradient known, a failed row blames the forward when the backward equals it."""
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    right = {"x": 2 * x / 4}                                    # d/dx of sum(x^2) / N
+
+    def rows(value_scale, grad_scale):
+        return gc.compare("f", {"x": x}, {"x": grad_scale * 2 * x / 4},
+                          lambda: value_scale * float(np.sum(x * x)) / 4, batch=4, reference=right)
+    (forward_wrong,) = rows(4.0, 1.0)                           # the 1/N dropped from the value only
+    assert forward_wrong.backward_right and not forward_wrong.forward_right
+    assert "your gradient is right" in forward_wrong.hint and "lacks the 1/N of the batch mean" in forward_wrong.hint
+    (backward_wrong,) = rows(1.0, 4.0)
+    assert backward_wrong.forward_right and not backward_wrong.backward_right
+    assert "4 times the right one" in backward_wrong.hint and "your gradient is right" not in backward_wrong.hint
+    (shape,) = gc.compare("f", {"x": x}, {"x": x.T}, lambda: float(np.sum(x)))
+    assert shape.wrong_shape and shape.forward_finite and "transposed" in shape.hint

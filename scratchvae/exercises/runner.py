@@ -13,7 +13,6 @@ process (isolate.py), so that a file ending the process itself (os._exit) is rep
 """
 import importlib.util
 import itertools
-import math
 import sys
 import textwrap
 import traceback
@@ -28,6 +27,7 @@ from .track import TRACK, WHAT_NEXT, find, following
 HERE = Path(__file__).resolve().parent
 STUBS, SOLUTIONS = HERE / "stubs", HERE / "solutions"
 NOT_STARTED, FAILING, PASSING = "not started", "failing", "passing"
+PICTURE = "ex09_vae.png"          # what a passing exercise 9 draws in your workspace: your VAE's pictures
 _names = itertools.count()
 
 
@@ -39,6 +39,7 @@ class Result:
     rows: list = field(default_factory=list)       # gradient checks (CheckRow)
     facts: list = field(default_factory=list)      # known values (Fact)
     message: str = ""                              # why it is not started, or what your code raised
+    note: str = ""                                 # printed after the report (check() in a notebook)
 
 
 def load_file(path):
@@ -54,8 +55,14 @@ def load_file(path):
     return module
 
 
+class Label(str):
+    """What the report names as yours when there is no file: "your notebook"."""
+
+
 def shown(path):
     """A path as the learner would type it: relative to the current folder when it is inside it."""
+    if isinstance(path, Label):
+        return str(path)
     try:
         return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
@@ -80,9 +87,10 @@ def untouched(path, exercise):
     return path.is_file() and path.read_bytes() == stub.read_bytes()
 
 
-def run(exercise, folder, **options):
+def run(exercise, folder, picture=None, **options):
     """Check `exercise` in `folder` (a workspace, or SOLUTIONS), here, in this process.
-    options: exercise 9's train_images and test_images, or train=False (no training run)."""
+    options: exercise 9's train_images and test_images, or train=False (no training run); picture: where a
+    passing exercise 9 draws your VAE's reconstructions and samples (default: ex09_vae.png in a workspace)."""
     folder = Path(folder)
     path = folder / exercise.file
     if not path.is_file():
@@ -99,17 +107,33 @@ def run(exercise, folder, **options):
             loaded[number] = load_file(folder / find(number).file)
         return loaded[number]
 
+    if exercise.number == 9 and picture is None and folder != SOLUTIONS:
+        picture = folder / PICTURE
+    result = judge(exercise, lambda: load_file(path), load, path, [folder / ex.file for ex in TRACK],
+                   picture=picture, **options)
+    if stub:
+        result.status = NOT_STARTED
+        result.message = (f"{shown(path)} is the shipped code, with its three planted bugs: the findings above "
+                          "are where to start. Fix them in your copy and check again")
+    return result
+
+
+def judge(exercise, get_module, load, path, mine, picture=None, **options):
+    """Run exercise's check on the module get_module() returns (your file, or your notebook's answers).
+    load(n): your answer to exercise n (exercise 9 uses them); path: what the report names as yours;
+    mine: the files holding your code (a traceback's frame in one of them is yours)."""
     result = Result(exercise, path, FAILING)
-    mine = [folder / ex.file for ex in TRACK]          # your files: where a traceback is yours
+    if exercise.number == 9 and picture is not None:
+        options["picture"] = Path(picture)
     try:
         with np.errstate(all="ignore"):   # overflow shows in the values the check reports, not as warnings
-            module = load_file(path)
+            module = get_module()
             found = exercise.check(module, load, **options) if exercise.number == 9 else exercise.check(module)
     except KeyboardInterrupt:
         raise
     except NotImplementedError as err:
         place = where_raised(err, mine)
-        if place and place[0].resolve() == path.resolve():
+        if place and (place[0].resolve() == Path(path).resolve() or isinstance(path, Label)):
             result.status = NOT_STARTED
             result.message = f"{shown(path)}: {place[1]} still raises NotImplementedError: not written yet"
         else:
@@ -140,10 +164,6 @@ def run(exercise, folder, **options):
     result.facts = [f for f in found if not isinstance(f, CheckRow)]
     if all(r.passed for r in result.rows) and all(f.passed for f in result.facts):
         result.status = PASSING
-    if stub:
-        result.status = NOT_STARTED
-        result.message = (f"{shown(path)} is the shipped code, with its three planted bugs: the findings above "
-                          "are where to start. Fix them in your copy and check again")
     return result
 
 
@@ -185,6 +205,10 @@ def passed_lines(result):
                          "your backward is the derivative of your forward, and your forward gives the known values."),
              _wrap(f"  The same formula in scratchvae: {ex.library}.")]
     nxt = following(ex)
+    drawn = [f for f in result.facts if getattr(f, "path", "")]
+    if drawn:                                       # exercise 9: the picture of the VAE your code trained
+        lines.append(_wrap(f"  Your VAE's picture (test digits, their reconstructions, samples from the prior): "
+                           f"{shown(Path(drawn[0].path))}"))
     if ex.number == 9:
         lines += ["", WHAT_NEXT]                    # names exercise 10 among the ways on
     elif nxt is not None:
@@ -196,7 +220,10 @@ def passed_lines(result):
 
 
 def verdict(result):
-    """The one sentence that says which mistake to look at first, from the most basic cause down."""
+    """The one sentence that says which mistake to look at first, from the most basic cause down:
+    a piece of exercise 9, float32, a random forward or a changed input (each makes every other check
+    meaningless), a gradient of the wrong shape, a forward that is not finite, then which side of a
+    failed gradient is wrong (your backward, or your value), then the known values."""
     bad_rows = [r for r in result.rows if not r.passed]
     bad_facts = [f for f in result.facts if not f.passed]
     pieces = [f for f in bad_facts if f.blame.startswith("exercise 9 assembles")]
@@ -207,19 +234,58 @@ def verdict(result):
         return (f"your code computes in {low[0]}: every check here runs in float64 (in {low[0]}, finite "
                 "differences drown in rounding and no value can agree to 1e-9), so keep the dtype of the inputs: "
                 "no astype(np.float32), no np.float32(...). The formula itself may well be right.")
-    forward_inf = [r for r in bad_rows if not math.isfinite(r.numeric)]
-    if forward_inf or any("not finite" in f.explain() for f in bad_facts):
+    decisive = [f for f in bad_facts if getattr(f, "decisive", False)]
+    if decisive:
+        return decisive[0].blame + "."
+    shapes = [r for r in bad_rows if r.wrong_shape]
+    if shapes:
+        said = "; ".join(f"d{r.tensor} (your gradient for {r.tensor}, in {r.component}): "
+                         f"{r.hint.removeprefix('wrong shape: ')}" for r in shapes)
+        return f"a gradient has the wrong shape: {said}. A gradient always has the shape of its tensor."
+    shaped = [f for f in bad_facts if f.kind == "shape"]
+    if shaped:
+        return f"a value has the wrong shape: {shaped[0].explain()}"
+    forward_inf = [r for r in bad_rows if not r.forward_finite]
+    not_finite = [f for f in bad_facts if f.kind == "not finite"]
+    values = [f for f in not_finite if getattr(f, "part", "") == "value"]
+    if forward_inf or values:
         rows = ", ".join(sorted({f'"{r.component}"' for r in forward_inf}))
         where = (f", so the gradient rows marked FAIL ({rows}) could not be checked there: finite differences of "
                  "inf are NaN, and your gradient may well be right" if forward_inf else "")
+        first = (f" The first known value that is not finite: {values[0].what} (its hint says where and why)."
+                 if values else "")
+        if not result.rows:
+            return f"your code gives inf or NaN (see above).{first}"
         return (f"your forward gives inf or NaN at some inputs (see above){where}. Fix the forward first: the "
-                "formula may be right and its arithmetic not (the known values test the extremes).")
+                f"formula may be right and its arithmetic not (the known values test the extremes).{first}")
+    if not_finite:                                   # a gradient that is not finite where the value is
+        return (f"your gradient gives inf or NaN where your value is finite: {not_finite[0].what} (see above; its "
+                "hint says where and why). The gradient check's inputs are milder, which is why it passed: the "
+                "backward overflows or divides 0 by 0 at the extremes the known values test.")
+    if bad_rows and all(r.backward_right for r in bad_rows):
+        values = sorted((f for f in bad_facts if f.kind == "value"), key=lambda f: not getattr(f, "telling", False))
+        value = values[0] if values else None
+        known = f" The known value says how: {value.explain()}" if value else f" {bad_rows[0].hint}."
+        return ("your gradients are right (they equal scratchvae's at the same inputs), but your value is not: "
+                "finite differences of your forward disagree with them. Fix the forward (the value), not the "
+                f"backward.{known}")
+    wrong_values = [f for f in bad_facts if getattr(f, "part", "") == "value" and f.kind == "value"]
+    if bad_rows and wrong_values and not any(r.backward_right for r in bad_rows):
+        return ("your forward gives wrong values (the known values above), and your backward is not the slope of "
+                "your forward. Fix the forward first, then check again: a backward written from the forward's "
+                "output (a cache of y) is only right once y is, so the gradient may come right with it. The first "
+                f"wrong value: {wrong_values[0].explain()}")
     if bad_rows:
-        return (f"the gradient of {', '.join(r.tensor for r in bad_rows)} disagrees with finite differences of "
-                "your forward (the hint under the table says how).")
+        both = any(r.forward_right is False and r.backward_right is False for r in bad_rows)
+        also = (" Your value is wrong as well (finite differences of it differ from the right gradient too): the "
+                "known values above say how." if both else "")
+        names = ", ".join(dict.fromkeys(r.tensor for r in bad_rows))
+        return (f"the gradient of {names} disagrees with finite differences of "
+                f"your forward (the hint under the table says how).{also}")
     if bad_facts and bad_facts[0].blame:             # the first known value that fails says what it means
         return bad_facts[0].blame + "."
     if result.rows:
+        first = sorted(bad_facts, key=lambda f: not getattr(f, "telling", False))[0]
         return ("your backward matches your forward, but the forward is not the right function: a gradient check "
-                "cannot see that; the known values can.")
+                f"cannot see that; the known values can. {first.explain()}")
     return f"{len(bad_facts)} known value(s) wrong (see above)."

@@ -47,7 +47,7 @@ TRACK = (
     Exercise(3, "mse", "ex03_mse.py", "the squared-error loss and its gradient",
              "01_autoencoder", "The squared-error loss", "scratchvae/nn/losses.py, mse",
              "sum over features, mean over the batch: where the 1/N goes", checks.check_3),
-    Exercise(4, "bce", "ex04_bce.py", "Bernoulli NLL from logits, stable at +-100",
+    Exercise(4, "bce", "ex04_bce.py", "Bernoulli NLL from logits, stable at +-1000",
              "04_elbo", "The Bernoulli decoder",
              "scratchvae/nn/losses.py, bce_with_logits (training runs the fused scratchvae/fast/bce.py)",
              "the decoder's p(x|z); log-sigmoid without underflow", checks.check_4),

@@ -13,6 +13,9 @@ independent reference:
 
 Before all three, each piece it uses is checked again by its own exercise's check: a wrong piece is
 named (with what its check found), instead of surfacing as a VAE that disagrees with scratchvae's.
+When all pass, the VAE your code trained draws a picture (`picture`: ex09_vae.png in your workspace):
+ten test digits, their reconstructions (decoded from the mean of z), and ten digits decoded from z
+drawn from the prior N(0, I).
 `exercises list` runs the pieces and checks 1 and 2 only (train=False): it trains nothing.
 """
 from dataclasses import dataclass
@@ -46,6 +49,12 @@ NAMES = {1: "dense", 2: "activations", 4: "bce", 6: "kl", 7: "reparam", 8: "adam
 class TrainingFact(Fact):
     """The training run's verdict, which also keeps the test loss before training (to show progress)."""
     before: float = float("nan")
+
+
+@dataclass
+class Picture(Claim):
+    """The picture a passing exercise 9 drew of the VAE your code trained, and where it is."""
+    path: str = ""
 
 
 def your_parts(load):
@@ -118,7 +127,23 @@ def train_both(parts, answer, train_images=TRAIN_IMAGES, test_images=TEST_IMAGES
     run = dict(epochs=c["epochs"], batch_size=c["batch_size"], seed=c["seed"], progress=False, log=None)
     mine = fit(yours, YourAdam(parts.adam_step, yours.parameters, c["lr"]), x_train, x_test, **run)
     ref = fit(library, Adam(list(library.parameters()), lr=c["lr"]), x_train, x_test, **run)
-    return mine[-1]["test_loss"], ref[-1]["test_loss"], before
+    return mine[-1]["test_loss"], ref[-1]["test_loss"], before, yours
+
+
+def draw(model, x_test, path, images, n=10, seed=0):
+    """Your trained VAE's picture at path: n test digits, their reconstructions, n samples from the prior."""
+    from ..plots import save_reconstructions  # matplotlib only when there is a picture to draw
+    J = model.config.latent
+
+    def decode(z):
+        return 1 / (1 + np.exp(-np.asarray(model.decoder.forward(z), dtype=np.float64)))   # sigmoid(logits)
+
+    x = x_test[:n]
+    mu = np.asarray(model.encoder.forward(x))[:, :J]
+    z = np.random.default_rng(seed).standard_normal((n, J)).astype(x.dtype)
+    return save_reconstructions([x, decode(mu), decode(z)], ["test digits", "reconstructed", "sampled"], path,
+                                title=f"your VAE after 1 epoch on {images:,} images: your layers, losses, "
+                                      "backward and Adam")
 
 
 def _gradients(model, x, eps, **config):
@@ -144,7 +169,17 @@ def _locate(rows, yours, library, x, eps):
         return
     mine, ref = _gradients(yours, x, eps), _gradients(library, x, eps)
     close = {name: np.allclose(g, ref[name], rtol=1e-6, atol=1e-12) for name, g in mine.items()}
+    for r in failed:                               # your gradient equals the library's: the forward is wrong
+        r.backward_right = close.get(r.tensor)
+    if all(close.values()):
+        return
     no_kl = _gradients(library, x, eps, beta=0.0)
+    encoder = [n for n in mine if n.startswith("encoder.")]
+    if all(close[n] for n in close if n.startswith("decoder.")) and not any(np.any(mine[n]) for n in encoder):
+        for r in failed:
+            r.hint = ("the decoder's gradients are right and every encoder gradient is 0: encoder.backward was "
+                      "never called, or was given zeros (it takes dstats, the gradient of stats, (N, 2J))")
+        return
     if all(close[n] for n in close if n.startswith("decoder.")):
         hint = ("the decoder's gradients are right and the encoder's are not: the mistake is between them, in "
                 "what reaches encoder.backward (the reparameterization's backward, the KL's gradients, dstats)")
@@ -179,8 +214,9 @@ def check_pieces(load):
             for n, why in failing]
 
 
-def check_9(answer, load, train_images=TRAIN_IMAGES, test_images=TEST_IMAGES, train=True):
-    """The pieces, then checks 1 and 2 on a tiny VAE, then (if train) the training run of check 3."""
+def check_9(answer, load, train_images=TRAIN_IMAGES, test_images=TEST_IMAGES, train=True, picture=None):
+    """The pieces, then checks 1 and 2 on a tiny VAE, then (if train) the training run of check 3; when
+    everything passes and picture is a path, the trained VAE's picture is drawn there."""
     pieces = check_pieces(load)
     if not all(p.passed for p in pieces):
         return pieces                              # the VAE is not checked while a piece of it is wrong
@@ -202,10 +238,19 @@ def check_9(answer, load, train_images=TRAIN_IMAGES, test_images=TEST_IMAGES, tr
     facts = pieces + facts
     if not all(r.passed for r in rows) or not all(f.passed for f in facts) or not train:
         return rows + facts                        # no training run for a VAE that is not yet right
-    mine, ref, before = train_both(parts, answer, train_images, test_images)
-    return rows + facts + [TrainingFact(
+    mine, ref, before, model = train_both(parts, answer, train_images, test_images)
+    trained = TrainingFact(
         f"test loss after 1 epoch on {train_images:,} MNIST images, within 1 nat of scratchvae's own VAE "
         f"(your Adam against scratchvae's Adam)", ref, mine,
         "the small checks pass but training does not match: check your adam_step (exercise 8) in float32",
         rtol=1.0 / abs(ref), show=f"from {before:.2f} before training to yours {{got:.2f}}, scratchvae's "
-                                  "{expected:.2f} nats per test image", before=before)]
+                                  "{expected:.2f} nats per test image", before=before)
+    if picture is None or not trained.passed:
+        return rows + facts + [trained]
+    try:
+        path = draw(model, mnist_subset(train_images, test_images)[1], picture, train_images)
+    except OSError as err:                         # a read-only workspace: say so, the check itself passed
+        return rows + facts + [trained, Picture(f"your VAE's picture could not be written to {picture} "
+                                                f"({err.strerror or err})", True)]
+    return rows + facts + [trained, Picture("your VAE drew ten test digits, their reconstructions and ten samples",
+                                            True, path=str(path))]

@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import backend
 from ..nn.layer import NoForwardError
-from .diagnose import diagnose
+from .diagnose import agree, diagnose, diagnose_value
 
 THRESHOLD = 1e-7          # a correct float64 gradient is far below this; a wrong formula far above
 STEP = 1e-5               # h: balances truncation (h^2) against rounding (1e-16 / h)
@@ -58,6 +58,14 @@ class CheckRow:
     hint: str = ""        # on failure: the likely mistake, read from the pattern (diagnose.py)
     precision: str = "float64"   # the float type the component computed in (its value, its gradient)
     group: str = ""       # the part of the library it belongs to (selfcheck.py sets it; the table's headings)
+    wrong_shape: bool = False     # the gradient has another shape than its tensor: no entries were compared
+    backward_right: bool = None   # with a reference gradient (compare's `reference`): does yours equal it?
+    forward_right: bool = None    # ... and do finite differences of your forward equal it?
+
+    @property
+    def forward_finite(self):
+        """False when the finite differences at the worst entry are NaN or inf: the forward is not finite."""
+        return self.wrong_shape or math.isfinite(self.numeric)
 
     @property
     def passed(self):
@@ -67,12 +75,12 @@ class CheckRow:
         """The failure in one sentence: tensor, worst entry, the input there, both values, the hint."""
         if self.passed:
             return f"{self.component}: {self.tensor} ok (relative error {self.error:.1e})"
-        if not self.index and self.error == float("inf"):
+        if self.wrong_shape:
             return f"{self.component}: {self.tensor}: {self.hint}"
         there = f", where {self.tensor} = {self.value:.4g}" if self.value is not None else ""
         if not math.isfinite(self.numeric):             # the forward, not the gradient, is what failed
-            return (f"{self.component}: {self.tensor} could not be checked: at entry {self.index}{there}, yours "
-                    f"{self.analytic:.5g}, finite differences {self.numeric:.5g}. Hint: {self.hint}")
+            return (f"{self.component}: {self.tensor} could not be checked: finite differences of your forward "
+                    f"are {self.numeric:.5g} (at entry {self.index}{there}). Hint: {self.hint}")
         return (f"{self.component}: {self.tensor} is wrong (relative error {self.error:.2f}); worst entry "
                 f"{self.index}{there}: yours {self.analytic:.5g}, finite differences {self.numeric:.5g}. "
                 f"Hint: {self.hint}")
@@ -120,7 +128,7 @@ def relative_error(analytic, numeric):
 
 
 def compare(component, tensors, analytic, loss_fn, h=STEP, threshold=THRESHOLD, out_shape=None,
-            loss_without_dy=None, batch=None, outputs=()):
+            loss_without_dy=None, batch=None, outputs=(), reference=None):
     """The core check: for each name in `analytic`, finite differences of loss_fn over tensors[name].
 
     tensors:  name -> float64 array that loss_fn reads (perturbed in place)
@@ -128,7 +136,10 @@ def compare(component, tensors, analytic, loss_fn, h=STEP, threshold=THRESHOLD, 
     A failed row carries a hint (diagnose.py); these optional arguments sharpen it:
     out_shape: the shape of the output y; loss_without_dy: sum(y), the loss with dy = 1 (to recognise
     a forgotten dy); batch: the batch size N (to recognise a missing 1/N); outputs: what the component
-    returned besides the gradients (its y or value), so a float32 computation is recognised.
+    returned besides the gradients (its y or value), so a float32 computation is recognised;
+    reference: name -> the right gradient at the same inputs (where one is known), so that a failed row
+    says which side is wrong: the backward (yours differs from it) or the forward (finite differences of
+    your forward differ from it while your gradient equals it).
     """
     rows = []
     precision = _precision(*outputs, *analytic.values())
@@ -138,7 +149,8 @@ def compare(component, tensors, analytic, loss_fn, h=STEP, threshold=THRESHOLD, 
         a_h, n_h, x_h = backend.to_host(a), backend.to_host(n), backend.to_host(x)
         if tuple(a.shape) != tuple(x.shape):            # a wrong shape is a failure to explain, not a crash
             rows.append(CheckRow(component, name, tuple(x.shape), float("inf"), (), float("nan"), float("nan"),
-                                 threshold, hint=diagnose(a_h, n_h, out_shape=out_shape), precision=precision))
+                                 threshold, hint=diagnose(a_h, n_h, out_shape=out_shape, batch=batch),
+                                 precision=precision, wrong_shape=True))
             continue
         err, idx = relative_error(a, n)
         row = CheckRow(component, name, tuple(x.shape), err, idx,
@@ -149,8 +161,23 @@ def compare(component, tensors, analytic, loss_fn, h=STEP, threshold=THRESHOLD, 
                 return backend.to_host(numerical_gradient(loss_without_dy, x, h))
             row.hint = diagnose(a_h, n_h, x_h, out_shape, without_dy if loss_without_dy else None, batch,
                                 precision)
+            if reference is not None and name in reference and row.forward_finite and precision == "float64":
+                _against_reference(row, a_h, n_h, backend.to_host(reference[name]), batch)
         rows.append(row)
     return rows
+
+
+def _against_reference(row, a, n, r, batch):
+    """Say which side of a failed row is wrong, given the right gradient r at the same inputs."""
+    r = np.asarray(r, dtype=np.float64)
+    if r.shape != a.shape:
+        return
+    row.backward_right, row.forward_right = agree(a, r), agree(n, r)
+    if row.backward_right and not row.forward_right:
+        row.hint = diagnose_value(n, r, batch)
+    elif not row.backward_right and not row.forward_right:
+        row.hint += ("; and finite differences of your forward differ from the right gradient too, so the value "
+                     "is also wrong (the known values test it)")
 
 
 def _precision(*values):

@@ -16,6 +16,10 @@ a flipped sign (a = -n) and a forgotten upstream factor (a = n / dy) both give a
     a == n where x > 0, wrong only where x <= 0                            the x <= 0 branch (ReLU's kink side)
     anything else                                                          re-derive; start at the worst entry
 
+Where the right gradient r at the same inputs is known (the exercises' reference answers), a failed
+row also says which side is wrong: a == r and n != r means the backward is right and the forward (the
+value) is not, and diagnose_value reads the pattern of n against r (a sign, a factor such as N).
+
 Every test compares whole tensors in float64 with a tolerance far above finite-difference noise
 (a correct gradient agrees to ~1e-9) and far below any real mistake.
 """
@@ -24,12 +28,13 @@ import numpy as np
 AGREE = 1e-6           # two gradients "agree" when max|a - b| <= AGREE * max(|a| + |b|)
 
 
-def _agree(a, b):
+def agree(a, b):
+    """True when two gradients of one shape agree to AGREE of their size (or are both zero)."""
     scale = float(np.max(np.abs(a) + np.abs(b))) if a.size else 0.0
     return scale == 0.0 or float(np.max(np.abs(a - b))) <= AGREE * scale
 
 
-def _shape_hint(got, want, out_shape=None):
+def _shape_hint(got, want, out_shape=None, batch=None):
     """Say how a gradient of shape `got` could have come from the right one, of shape `want`."""
     got, want = tuple(got), tuple(want)
     text = f"wrong shape: your gradient has shape {got}, the tensor has {want}"
@@ -40,6 +45,10 @@ def _shape_hint(got, want, out_shape=None):
             return text + f": axis {k} (size {want[k]}) was summed away; sum only over the axes the tensor lacks"
     for k in range(len(got)):                                   # got with axis k removed
         if got[:k] + got[k + 1:] == want:
+            if k == 0 and batch and got[0] == batch:
+                return text + f": axis 0 (size {batch}, the batch) was not summed; the tensor is shared by all " \
+                              f"N = {batch} rows of the batch, so its gradient is the sum over the batch of " \
+                              "each row's: .sum(axis=0)"
             return text + f": axis {k} (size {got[k]}) was not summed; the tensor is used once per row, " \
                           f"so its gradient adds up the rows: .sum(axis={k})"
     if out_shape is not None:
@@ -81,7 +90,12 @@ def diagnose(analytic, numeric, x=None, out_shape=None, without_dy=None, batch=N
     """
     a, n = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
     if a.shape != n.shape:
-        return _shape_hint(a.shape, n.shape, out_shape)
+        return _shape_hint(a.shape, n.shape, out_shape, batch)
+    if not np.any(np.isfinite(n)) and n.size > 1:
+        return "the finite differences are NaN or inf at every entry: your forward's value is itself not finite " \
+               "at these inputs (one entry that overflows or takes log(0) makes the whole sum inf or NaN), so " \
+               "no gradient can be checked; fix the forward first (the known values below find the entries), " \
+               "your gradient may well be right"
     if not np.all(np.isfinite(n)):
         where = tuple(int(i) for i in np.argwhere(~np.isfinite(n))[0])
         return f"the finite differences are NaN or inf (first at {where}): your forward itself is not finite " \
@@ -99,17 +113,17 @@ def diagnose(analytic, numeric, x=None, out_shape=None, without_dy=None, batch=N
     if not np.any(a) and np.any(n):
         return "your gradient is all zeros: nothing was written into it (returned zeros, or filled a copy " \
                "instead of the array the check reads?)"
-    if _agree(a, -n):
+    if agree(a, -n):
         return "exactly the negative of the numeric gradient: a sign is flipped"
     if without_dy is not None:
         n1 = np.asarray(without_dy(), dtype=np.float64)
-        if _agree(a, n1):
+        if agree(a, n1):
             return "your gradient ignores the upstream gradient dy: it is what you would get with dy = 1 " \
                    "everywhere; the chain rule multiplies by dy (dx = dy * f'(x), dW = x.T @ dy)"
     nn = float(np.sum(n * n))
     if nn > 0:
         c = float(np.sum(a * n)) / nn                             # least-squares fit a ~ c n
-        if abs(c - 1) > 1e-3 and _agree(a, c * n):
+        if abs(c - 1) > 1e-3 and agree(a, c * n):
             return _factor_hint(c, batch)
     if x is not None and np.shape(x) == a.shape:
         xs = np.asarray(x, dtype=np.float64)
@@ -124,3 +138,33 @@ def diagnose(analytic, numeric, x=None, out_shape=None, without_dy=None, batch=N
                    "that fail (a row, a column, a branch?)"
     return "no simple pattern (not a sign, a constant factor, a missing dy or one branch): re-derive the " \
            "formula and compare analytic with numeric at the worst entry"
+
+
+def diagnose_value(numeric, right, batch=None):
+    """The hint when your gradient equals the right one and finite differences of your forward do not:
+    the mistake is in the value. Read from the pattern of numeric (the slope of your value) against right."""
+    n, r = np.asarray(numeric, dtype=np.float64), np.asarray(right, dtype=np.float64)
+    start = "your gradient is right (it equals scratchvae's at these inputs): it is your value (the forward) " \
+            "that is wrong, since finite differences of it "
+    if not np.any(n) and np.any(r):
+        return start + "are 0 everywhere: your value does not change with this input at all"
+    if agree(n, -r):
+        return start + "are the negative of the right gradient: the value's sign is flipped"
+    rr = float(np.sum(r * r))
+    if rr > 0:
+        c = float(np.sum(n * r)) / rr
+        if abs(c - 1) > 1e-3 and agree(n, c * r):
+            guesses = []
+            if batch and batch > 1 and abs(c - batch) < 1e-6 * batch:
+                guesses.append(f"N = {batch} is the batch size: the value lacks the 1/N of the batch mean")
+            if batch and batch > 1 and abs(c * batch - 1) < 1e-6:
+                guesses.append(f"1/{batch} = 1/N: the value divides by the batch size once too often")
+            if abs(c - 2) < 1e-6:
+                guesses.append("a factor 2 too many in the value (a 1/2 in front of the formula forgotten?)")
+            if abs(c - 0.5) < 1e-6:
+                guesses.append("a factor 1/2 too many in the value")
+            guess = f" ({'; '.join(guesses)})" if guesses else ""
+            return start + f"are {c:.6g} times the right gradient: your value is {c:.6g} times the right one, " \
+                           f"give or take a constant{guess}"
+    return start + "differ from the right gradient in no simple pattern (not a sign, not a factor): the forward " \
+                   "computes another function; the known values below test it"

@@ -33,6 +33,8 @@ any that fails (fix it first). Then: (1) finite differences of the whole loss wi
 weight of a tiny VAE made of your layers; (2) your loss against scratchvae's own VAE with the same
 weights and the same eps; (3) one epoch of training on 10,000 MNIST images with your Adam: it should
 end within 1 nat of scratchvae's own VAE trained the same way (about 150 nats per test image).
+When it passes, your trained VAE draws ten test digits, their reconstructions and ten samples into
+ex09_vae.png in your workspace (the report says where).
 
 Check it:   python -m scratchvae.exercises check 9
 """
