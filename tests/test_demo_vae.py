@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scratchvae import bench, cli
+from scratchvae import cli
+from scratchvae.bench import vae as bench
 
 DEMO = Path(__file__).resolve().parents[1] / "demos" / "mnist_vae.py"
 TINY = ["--epochs", "1", "--n-train", "300", "--n-test", "100", "--hidden", "32", "--batch-size", "50",

@@ -15,8 +15,9 @@ import pytest
 from test_cli import _load, one_line_error, write_idx
 
 from scratchvae import cli, plots
+from scratchvae.bench import kernels as microbench
 from scratchvae.exercises import __main__ as exercises
-from scratchvae.fast import engine, microbench
+from scratchvae.fast import engine
 
 
 @pytest.fixture(scope="module")

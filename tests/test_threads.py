@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from scratchvae import bench, cli, threads
+from scratchvae.bench import kernels as microbench
 from scratchvae.exercises.__main__ import main as exercises_main
 from scratchvae.exercises.__main__ import parse_args as exercises_args
-from scratchvae.fast import microbench
-from scratchvae.selfcheck import main as gradcheck_main
+from scratchvae.gradcheck.catalogue import main as gradcheck_main
 
 ROOT = Path(__file__).resolve().parents[1]
 

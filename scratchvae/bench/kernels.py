@@ -19,11 +19,11 @@ import time
 import numpy as np
 
 from ..cli import ArgumentParser, UsageError, run_main
+from ..fast import adam as fast_adam
+from ..fast import bce as fast_bce
+from ..fast import dense_act, engine, latent
 from ..nn import optim
 from ..nn.activations import sigmoid
-from . import adam as fast_adam
-from . import bce as fast_bce
-from . import dense_act, engine, latent
 
 
 def _numexpr():

@@ -34,15 +34,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, bench_iwae, cli, threads
-from .data import load_mnist
-from .fast import Adam as FusedAdam
-from .fast import engine
-from .models.vae import VAE, VAEConfig
-from .nn import optim
-from .train import fit
+from .. import backend, cli, threads
+from ..data import load_mnist
+from ..fast import Adam as FusedAdam
+from ..fast import engine
+from ..models.vae import VAE, VAEConfig
+from ..nn import optim
+from ..train import fit
+from . import iwae as bench_iwae
 
-TORCH_SCRIPT = Path(__file__).resolve().parents[1] / "demos" / "reference" / "torch_vae.py"
+TORCH_SCRIPT = Path(__file__).resolve().parents[2] / "demos" / "reference" / "torch_vae.py"
 
 
 def matmul_shapes(model, batch):
@@ -134,8 +135,8 @@ def time_training(config, x, batch_size, epochs, fast=True):
 def profile_step(config, x, batch_size, fast, steps=40):
     """Median milliseconds per step of its parts: the whole objective (forward + backward), the
     optimizer step, and the BCE's value and gradient alone (already inside the objective)."""
-    from .fast import bce as fast_bce
-    from .nn.losses import bce_with_logits
+    from ..fast import bce as fast_bce
+    from ..nn.losses import bce_with_logits
     model = VAE(config, fast=fast)
     opt = (FusedAdam if fast else optim.Adam)(list(model.parameters()))
     rng = backend.rng(0)

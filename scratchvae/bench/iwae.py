@@ -29,15 +29,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend
-from .data import binarize as draw_binary
-from .data import load_mnist
-from .fast import Adam
-from .models.deep import DeepVAE, paper_config
-from .schedule import ADAM, BATCH_SIZE, N_TRAIN
-from .train import fit
+from .. import backend
+from ..data import binarize as draw_binary
+from ..data import load_mnist
+from ..fast import Adam
+from ..models.deep import DeepVAE, paper_config
+from ..schedule import ADAM, BATCH_SIZE, N_TRAIN
+from ..train import fit
 
-TORCH_SCRIPT = Path(__file__).resolve().parents[1] / "demos" / "reference" / "torch_iwae.py"
+TORCH_SCRIPT = Path(__file__).resolve().parents[2] / "demos" / "reference" / "torch_iwae.py"
 STEPS_PER_EPOCH = N_TRAIN // BATCH_SIZE                # 2,980
 
 
