@@ -17,7 +17,7 @@ therefore defaults to DEFAULT threads; `--threads 2` is there for a machine you 
 
 Where the choice is applied:
     every command       cli.ArgumentParser gives each command (the demos, bench, gradcheck, the
-                        exercises, microbench) a `--threads N` flag and applies it as soon as the
+                        exercises) a `--threads N` flag and applies it as soon as the
                         flags are parsed, before any work; the default is DEFAULT
     tests               tests/conftest.py calls use(DEFAULT) once, at the start of the session
     a notebook, script  call `scratchvae.threads.use(1)` (or N) once after importing scratchvae;

@@ -1,5 +1,5 @@
 """The newer entry points fail cleanly and lose nothing (issue 17): the IWAE paper, beta and applications
-demos, the exercise command and the microbenchmark. A user's mistake is one line and exit 2, checked before
+demos, the exercise command and the kernels benchmark. A user's mistake is one line and exit 2, checked before
 any work; a file that cannot be written loses no measured number.
 
 Every demo runs in-process on tiny data (the tiny MNIST folder of test_cli.py, or a patched loader), so
@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 from test_cli import _load, one_line_error, write_idx
 
-from scratchvae import cli, plots
-from scratchvae.bench import kernels as microbench
+from scratchvae import bench, cli, plots
 from scratchvae.exercises import __main__ as exercises
 from scratchvae.fast import engine
 
@@ -233,14 +232,14 @@ def test_exercise_workspaces_that_cannot_be_written_or_read(capsys, monkeypatch,
                 assert ("ex01_dense.py" in line) == (name == "open")
 
 
-# ---- the microbenchmark and the engine variable ------------------------------------------------------
+# ---- the kernels benchmark (bench --recipe kernels) and the engine variable ---------------------------------
 
-def test_microbench_rounds_and_the_engine_variable(capsys, monkeypatch):
-    prog = "python -m scratchvae.fast.microbench"
-    code = cli.run_main(prog, microbench.main, ["--rounds", "0"])
+def test_kernels_bench_rounds_and_the_engine_variable(capsys, monkeypatch):
+    prog = "python -m scratchvae.bench"
+    code = cli.run_main(prog, bench.main, ["--recipe", "kernels", "--rounds", "0"])
     assert "--rounds must be at least 1" in one_line_error(capsys, code, prog)
     monkeypatch.setenv("SCRATCHVAE_FAST", "nunpy")
-    code = cli.run_main(prog, microbench.main, ["--rounds", "1"])
+    code = cli.run_main(prog, bench.main, ["--recipe", "kernels", "--rounds", "1"])
     assert "SCRATCHVAE_FAST=nunpy: expected one of auto, numpy" in one_line_error(capsys, code, prog)
     for value in ("numpy", " NumPy "):
         monkeypatch.setenv("SCRATCHVAE_FAST", value)
@@ -248,3 +247,33 @@ def test_microbench_rounds_and_the_engine_variable(capsys, monkeypatch):
     for value in ("", "auto"):                                      # Numba when installed: no error either way
         monkeypatch.setenv("SCRATCHVAE_FAST", value)
         assert engine.numba_available() in (True, False)
+
+
+# ---- the benchmark's flags, checked before any timing (issue 25) ---------------------------------------
+
+@pytest.mark.parametrize("args,message", [
+    (["--json", ""], "--json '' must name a file in an existing, writable folder"),
+    (["--recipe", "iwae", "--k", "1000000000"], "--k 1000000000: a batch of 20 images times k samples would need"),
+    (["--torch", "/no/such/python"], "--torch /no/such/python: no such file"),
+    (["--torch", __file__], "is not an executable program (a text file or a folder?)"),
+    (["--torch", "/bin/true"], "--torch /bin/true is not a Python 3"),
+    (["--torch-threads", "100000000000000000000"], "--torch-threads must be same, own or a whole number from 1"),
+])
+def test_bench_refuses_before_timing(capsys, monkeypatch, args, message):
+    monkeypatch.setattr(bench.vae, "run", lambda *a: pytest.fail("the benchmark ran"))
+    monkeypatch.setattr(bench.iwae, "run", lambda *a, **k: pytest.fail("the benchmark ran"))
+    assert message in one_line_error(capsys, cli.run_main("bench", bench.main, args), "bench")
+
+
+def test_bench_torch_must_import_torch_for_the_shipped_reference(capsys, monkeypatch, tmp_path):
+    """A Python without torch is refused for the shipped reference scripts; a stand-in script needs only Python."""
+    import sys
+    monkeypatch.setattr(bench.vae, "run", lambda *a: {"ran": True})
+    torchless = tmp_path / "python"                   # a Python that cannot import torch, whatever is installed
+    torchless.write_text(f"#!/bin/sh\nexec {sys.executable} -S -I \"$@\"\n")
+    torchless.chmod(0o755)
+    code = cli.run_main("bench", bench.main, ["--torch", str(torchless)])
+    assert "cannot import torch (ModuleNotFoundError: No module named 'torch')" in one_line_error(capsys, code, "bench")
+    stand_in = tmp_path / "fake_vae.py"
+    stand_in.write_text("print('epoch 0 epoch_s 1.0')\n")
+    assert bench.main(["--torch", str(torchless), "--torch-script", str(stand_in)]) == 0

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from scratchvae import bench, cli, threads
-from scratchvae.bench import kernels as microbench
 from scratchvae.exercises.__main__ import main as exercises_main
 from scratchvae.exercises.__main__ import parse_args as exercises_args
 from scratchvae.gradcheck.catalogue import main as gradcheck_main
@@ -61,7 +60,7 @@ def test_a_bad_thread_count_is_one_line_and_exit_2(capsys, value):
     ("mnist_vae.py", "demo:mnist_vae"), ("mnist_autoencoders.py", "demo:mnist_autoencoders"),
     ("mnist_beta.py", "demo:mnist_beta"), ("mnist_applications.py", "demo:mnist_applications"),
     ("iwae_paper.py", "demo:iwae_paper"), ("gradcheck_tour.py", "demo:gradcheck_tour"),
-    ("python -m scratchvae.bench", bench.main), ("python -m scratchvae.fast.microbench", microbench.main),
+    ("python -m scratchvae.bench", bench.main),
     ("python -m scratchvae.gradcheck", gradcheck_main), ("python -m scratchvae.exercises", exercises_main)])
 def test_every_command_offers_the_flag(capsys, prog, main):
     main = _demo(main.split(":")[1]) if isinstance(main, str) else main
