@@ -113,7 +113,8 @@ def _thread_count(text):
     try:
         return threads.check(int(text))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number of threads >= 1, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be a whole number of threads from 1 to {threads.MAX}, "
+                                         f"got {text[:40]!r}") from None
 
 
 def apply_preset(args, preset, argv=None, parser=None):

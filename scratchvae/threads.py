@@ -34,12 +34,13 @@ import numpy  # noqa: F401  (loads the BLAS first: threadpoolctl can only limit 
 from threadpoolctl import threadpool_info, threadpool_limits
 
 DEFAULT = 1          # BLAS threads of every command unless --threads says otherwise (measured, see above)
+MAX = 1024           # more than any machine this runs on; BLAS keeps the count in a C int (10**20 overflows)
 
 
 def check(n, what="--threads"):
-    """n as an int >= 1, or a ValueError naming `what`, what was expected and what came."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{what} must be a whole number of threads >= 1, got {n!r}")
+    """n as an int from 1 to MAX, or a ValueError naming `what`, what was expected and what came."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX:
+        raise ValueError(f"{what} must be a whole number of threads from 1 to {MAX}, got {n!r}")
     return n
 
 

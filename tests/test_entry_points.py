@@ -277,3 +277,75 @@ def test_bench_torch_must_import_torch_for_the_shipped_reference(capsys, monkeyp
     stand_in = tmp_path / "fake_vae.py"
     stand_in.write_text("print('epoch 0 epoch_s 1.0')\n")
     assert bench.main(["--torch", str(torchless), "--torch-script", str(stand_in)]) == 0
+
+
+# ---- empty values, a corrupt manifest, the notebook runner (issue 25) ----------------------------------
+
+def test_explore_refuses_an_empty_model_or_checkpoint(capsys):
+    from scratchvae.explore.__main__ import main as explore_main
+    prog = "python -m scratchvae.explore"
+    for flag, message in (("--model", "--model must name a shipped model, got ''"),
+                          ("--checkpoint", "--checkpoint must name a checkpoint file, got ''")):
+        line = one_line_error(capsys, cli.run_main(prog, explore_main, [flag, "", "--no-browser"]), prog)
+        assert message in line
+
+
+def _manifest_cut_off(text):
+    return text[:len(text) // 2]
+
+
+def _manifest_a_list(text):
+    return json.dumps(list(json.loads(text).values()))
+
+
+def _manifest_no_sha256(text):
+    models = json.loads(text)
+    del models["vae-2"]["sha256"]
+    return json.dumps(models)
+
+
+@pytest.mark.parametrize("damage,message", [
+    (_manifest_cut_off, "manifest.json is not valid JSON (cut off mid-write?)"),
+    (_manifest_a_list, "manifest.json must hold a JSON object of models by name, got a list"),
+    (_manifest_no_sha256, "manifest.json: the entry 'vae-2' has no 'sha256'"),
+])
+def test_a_corrupt_manifest_is_one_line_everywhere(tmp_path, monkeypatch, capsys, damage, message):
+    """pretrained list, explore --model vae-2 and the library's pretrained.load name the file and what is wrong."""
+    from scratchvae import pretrained
+    from scratchvae.checkpoint import CheckpointError
+    from scratchvae.explore.__main__ import main as explore_main
+    from scratchvae.pretrained.__main__ import main as pretrained_main
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(damage(pretrained.MANIFEST.read_text()))
+    monkeypatch.setattr(pretrained, "MANIFEST", manifest)
+    for prog, main, args in (("python -m scratchvae.pretrained", pretrained_main, ["list"]),
+                             ("python -m scratchvae.explore", explore_main, ["--model", "vae-2", "--no-browser"])):
+        assert message in one_line_error(capsys, cli.run_main(prog, main, args), prog)
+    with pytest.raises(CheckpointError, match="reinstall scratchvae"):
+        pretrained.load("vae-2")
+
+
+@pytest.fixture(scope="module")
+def run_all():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "demos" / "notebooks" / "run_all.py"
+    spec = importlib.util.spec_from_file_location("run_all", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_run_all_checks_its_names_its_kernel_and_its_tools_first(run_all, monkeypatch, capsys):
+    pytest.importorskip("nbclient")
+    pytest.importorskip("jupyter_client")
+    executed = []
+    monkeypatch.setattr(run_all, "execute", lambda *a: executed.append(a))
+    for args, message in ((["", "04"], "a notebook name must not be empty, got ['', '04']"),
+                          (["--kernel", "no-such-kernel"], "--kernel 'no-such-kernel': no such Jupyter kernel")):
+        assert message in one_line_error(capsys, cli.run_main("run_all.py", run_all.main, args), "run_all.py")
+    real = run_all.importlib.util.find_spec
+    monkeypatch.setattr(run_all.importlib.util, "find_spec", lambda name: None if name == "nbclient" else real(name))
+    line = one_line_error(capsys, cli.run_main("run_all.py", run_all.main, ["04"]), "run_all.py")
+    assert "running the notebooks needs nbclient, not installed" in line and 'pip install -e ".[notebooks]"' in line
+    assert executed == []
