@@ -1,6 +1,6 @@
 """Collapse diagnostics, the rank AUROC, softmax cross-entropy, the linear probe and the conditional VAE.
 
-Their gradients are checked in test_gradcheck.py (selfcheck lists the CVAE and the probe); here each
+Their gradients are checked in test_gradcheck.py (gradcheck/catalogue.py lists the CVAE and the probe); here each
 is checked against an independent fact: a closed-form value, a brute-force count, a toy problem.
 """
 import math
