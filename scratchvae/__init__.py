@@ -28,10 +28,9 @@ The folder listing is the table of contents; each module teaches one idea.
                  the IWAE paper's recipe (iwae), NumPy vs numexpr vs Numba per fused kernel (kernels)
 
     backend      NumPy or CuPy, chosen in one place       checks       clear errors for bad input
-    cli          the commands' shared error boundary
+    cli          the commands' shared error boundary      diagnostics  KL per latent dimension, active units
     data         the IDX reader and MNIST                 train        the training loop
     checkpoint   atomic .npz save and load                plots        pictures
-    diagnostics  KL per latent dimension, active units
     auroc        the AUROC by ranks, ties counted half     pca          PCA and principal angles (the yardstick)
     schedule     the IWAE paper's training recipe          threads      BLAS threads: one, unless --threads N
 """
