@@ -18,18 +18,19 @@ The folder listing is the table of contents; each module teaches one idea.
       adam         fused Adam over one flat buffer          bce          BCE value + gradient in one pass
       latent       reparameterization + KL, fused           dense_act    bias + ReLU, fused both ways
       vae          the VAE objective through them           engine       Numba / CuPy kernel / plain arrays
-      microbench   NumPy vs numexpr vs Numba per kernel
 
     exercises/   the learner's track: stubs, reference answers, `python -m scratchvae.exercises`
     pretrained/  trained models shipped with the package: `python -m scratchvae.pretrained list`
     explore/     the latent space in the browser: `python -m scratchvae.explore`
-    gradcheck/   finite differences, the checker, and the mistake read from the error's pattern (diagnose)
+    gradcheck/   finite differences, the checker, and the mistake read from the error's pattern (diagnose);
+                 the catalogue of every gradient's check, which only `python -m scratchvae.gradcheck` loads
+    bench/       `python -m scratchvae.bench`: the VAE against PyTorch and the matrix-product floor (vae),
+                 the IWAE paper's recipe (iwae), NumPy vs numexpr vs Numba per fused kernel (kernels)
 
     backend      NumPy or CuPy, chosen in one place       checks       clear errors for bad input
-    cli          the commands' shared error boundary      selfcheck    every gradient, one command
+    cli          the commands' shared error boundary      diagnostics  KL per latent dimension, active units
     data         the IDX reader and MNIST                 train        the training loop
     checkpoint   atomic .npz save and load                plots        pictures
-    bench        speed against the matrix-product floor   diagnostics  KL per latent dimension, active units
     auroc        the AUROC by ranks, ties counted half     pca          PCA and principal angles (the yardstick)
     schedule     the IWAE paper's training recipe          threads      BLAS threads: one, unless --threads N
 """

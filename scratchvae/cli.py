@@ -117,7 +117,8 @@ def _thread_count(text):
     try:
         return threads.parse(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be 'auto' or a whole number of threads >= 1, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a whole number of threads from 1 to {threads.MAX}, "
+                                         f"got {text[:40]!r}") from None
 
 
 def apply_preset(args, preset, argv=None, parser=None):

@@ -21,7 +21,7 @@ only a float64 running mean of float32 losses may move in its 7th digit. `--thre
 
 Where the choice is applied:
     every command       cli.ArgumentParser gives each command (the demos, bench, gradcheck, the
-                        exercises, microbench) a `--threads N|auto` flag and applies it as soon as
+                        exercises) a `--threads N|auto` flag and applies it as soon as
                         the flags are parsed, before any work; the default is DEFAULT ("auto"), or
                         the environment variable SCRATCHVAE_THREADS where it is set (auto or N).
                         With auto, commands that do not train run on one thread
@@ -48,12 +48,13 @@ AUTO = "auto"
 DEFAULT = AUTO       # every command's --threads unless given (or set by SCRATCHVAE_THREADS): measure, see above
 ENV = "SCRATCHVAE_THREADS"
 _tuner = None        # the Tuner of a command run with --threads auto; None once a number is chosen
+MAX = 1024           # more than any machine this runs on; BLAS keeps the count in a C int (10**20 overflows)
 
 
 def check(n, what="--threads"):
-    """n as an int >= 1, or a ValueError naming `what`, what was expected and what came."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{what} must be a whole number of threads >= 1, got {n!r}")
+    """n as an int from 1 to MAX, or a ValueError naming `what`, what was expected and what came."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX:
+        raise ValueError(f"{what} must be a whole number of threads from 1 to {MAX}, got {n!r}")
     return n
 
 
@@ -67,14 +68,15 @@ def use(n=1):
 
 
 def parse(text, what="--threads"):
-    """'auto' or a whole number >= 1, from a flag or the environment; else a ValueError saying so."""
+    """'auto' or a whole number from 1 to MAX, from a flag or the environment; else a ValueError saying so."""
     text = str(text).strip()
     if text.lower() == AUTO:
         return AUTO
     try:
         return check(int(text), what)
     except (ValueError, OverflowError):
-        raise ValueError(f"{what} must be 'auto' or a whole number of threads >= 1, got {text!r}") from None
+        raise ValueError(f"{what} must be 'auto' or a whole number of threads from 1 to {MAX}, "
+                         f"got {text[:40]!r}") from None
 
 
 def command_default():

@@ -269,3 +269,53 @@ def test_the_objectives_promise_about_non_finite_input():
         with pytest.raises(ValueError, match=r"fit \(x_train\): x must be finite, found 1 NaN/inf value\(s\), first "
                                              r"at index \(1, 5\)"):
             fit(model, Adam(list(model.parameters())), x, epochs=1, batch_size=2, progress=False, log=None)
+
+
+# ---- issue 25: the library's last raw errors, each now named --------------------------------------------
+
+def test_framing_refuses_what_it_cannot_frame():
+    from scratchvae.explore.framing import frame_like_mnist
+    drawing = np.zeros(784)
+    drawing[300:310] = 1.0
+    with_nan = drawing.copy()
+    with_nan[305] = np.nan                                       # was dropped silently with its whole row
+    with pytest.raises(ValueError, match=r"^frame_like_mnist: image must be finite, found 1 NaN/inf pixel\(s\), "
+                                         r"first at index 305"):
+        frame_like_mnist(with_nan)
+    with pytest.raises(ValueError, match=r"^frame_like_mnist: side must be a whole number of pixels >= 20 .* got 10"):
+        frame_like_mnist(drawing, side=10)                       # was numpy's broadcast error
+    with pytest.raises(ValueError, match=r"^frame_like_mnist: image must hold side \* side = 900 pixels, got 784"):
+        frame_like_mnist(drawing, side=30)
+    assert frame_like_mnist(drawing.tolist()).shape == (784,)   # a list is still an image
+
+
+def test_the_deep_objective_names_bad_noise_and_a_bad_rng():
+    from scratchvae.models.deep import DeepVAE, paper_config
+    x = _x(3)
+    for fast in (True, False):
+        model = DeepVAE(paper_config(1, "vae", 2), fast=fast)
+        good = np.zeros((6, 50), np.float32)
+        with pytest.raises(TypeError, match=r"^DeepVAE: eps\[0\] has dtype int64; the model computes in float32"):
+            model.objective(x, eps=[good.astype(np.int64)])
+        with pytest.raises(TypeError, match=r"^DeepVAE: eps\[0\] must be an array \(a list of 1 float32 array\(s\) "
+                                            r"of shape\(s\) \[\(6, 50\)\]\), got list"):
+            model.objective(x, eps=[good.tolist()])
+        with pytest.raises(TypeError, match=r"^DeepVAE: eps must be a list of 1 float32 .* got ndarray"):
+            model.objective(x, eps=good)
+        with pytest.raises(ValueError, match=r"got shapes \[\(5, 50\)\]"):
+            model.objective(x, eps=[good[:5]])
+        with pytest.raises(TypeError, match=r"^DeepVAE: rng must be a random Generator \(backend.rng\(seed\), .* "
+                                            r"got int 0"):
+            model.objective(x, rng=0)
+        assert np.isfinite(float(model.objective(x, eps=[good])["loss"]))
+    with pytest.raises(TypeError, match=r"^sample_eps: rng must be a random Generator .* got int 0"):
+        VAE(SMALL).objective(_x(3), rng=0)
+
+
+def test_gaussian_log_density_names_a_nested_list_in_any_argument():
+    from scratchvae.nn.gaussian import gaussian_log_density
+    z = np.zeros((2, 3))
+    with pytest.raises(TypeError, match=r"^gaussian_log_density: mu must be a NumPy/CuPy array, got list"):
+        gaussian_log_density(z, z.tolist(), z)                  # was AttributeError: 'list' has no 'shape'
+    with pytest.raises(TypeError, match=r"^gaussian_log_density: logvar must be a NumPy/CuPy array, got list"):
+        gaussian_log_density(z, z, [[[0.0] * 3] * 2])

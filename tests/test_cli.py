@@ -85,7 +85,7 @@ def test_vae_demo_flags_are_one_line(vae_demo, capsys, flags, message):
 @pytest.mark.parametrize("main,prog,flags,message", [
     (bench.main, "bench", ["--hidden", "abc"], "--hidden must be comma-separated integers"),
     (bench.main, "bench", ["--hidden", "1000000000000"], "--hidden 1000000000000: the model and one batch"),
-    (bench.main, "bench", ["--json", "."], "--json . must be a file in an existing, writable folder"),
+    (bench.main, "bench", ["--json", "."], "--json '.' must name a file in an existing, writable folder"),
     ("ae", "mnist_autoencoders.py", ["--seed", "-1"], "--seed must be an integer >= 0"),
     ("ae", "mnist_autoencoders.py", ["--hidden", "1000000000000"], "choose a smaller --hidden"),
     ("tour", "gradcheck_tour.py", ["--step", "9"], "argument --step: invalid choice: 9"),

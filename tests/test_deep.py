@@ -1,6 +1,6 @@
 """Two stochastic layers and the importance-weighted objective: their values against independent facts.
 
-(The gradients are checked by the selfcheck list, which test_gradcheck.py runs: both depths, vae and
+(The gradients are checked by gradcheck/catalogue.py, which test_gradcheck.py runs: both depths, vae and
 iwae, k = 1, 5 and 50. Here: the forward values those gradients belong to.)
 """
 import math

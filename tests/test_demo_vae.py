@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from scratchvae import bench, cli
+from scratchvae.bench import vae as bench_vae
 
 DEMO = Path(__file__).resolve().parents[1] / "demos" / "mnist_vae.py"
 TINY = ["--epochs", "1", "--n-train", "300", "--n-test", "100", "--hidden", "32", "--batch-size", "50",
@@ -86,7 +87,7 @@ def test_benchmark_reports_its_figures(tmp_path, capsys):
 
 def test_matmul_shapes_of_the_default_vae():
     from scratchvae.models.vae import VAE
-    shapes = bench.matmul_shapes(VAE(), 128)
+    shapes = bench_vae.matmul_shapes(VAE(), 128)
     assert shapes[:4] == [(128, 784, 400), (128, 400, 40), (128, 20, 400), (128, 400, 784)]
     assert len(shapes) == 11                       # 4 forward, 4 weight gradients, 3 input gradients
 
@@ -96,8 +97,8 @@ def test_the_torch_reference_runs_on_the_same_threads_unless_told(tmp_path):
     fake = tmp_path / "fake_vae.py"
     fake.write_text("import sys\nfor e in range(int(sys.argv[1])):\n"
                     "    print('epoch', e, 'epoch_s', 1.0 + len(sys.argv) + e)\n")     # epoch_s tells the argv
-    assert bench.time_torch(sys.executable, fake, 3, bench._torch_threads("same", 1, None)) == 5.0   # 3 args
-    assert bench.time_torch(sys.executable, fake, 3, bench._torch_threads("own", 1, None)) == 4.0    # 2 args
+    assert bench_vae.time_torch(sys.executable, fake, 3, bench._torch_threads("same", 1, None)) == 5.0   # 3 args
+    assert bench_vae.time_torch(sys.executable, fake, 3, bench._torch_threads("own", 1, None)) == 4.0    # 2 args
     assert bench._torch_threads("4", 1, None) == 4
     with pytest.raises(cli.UsageError, match="--torch-threads must be same, own or a whole number"):
         bench.main(["--torch-threads", "none"])

@@ -1,5 +1,5 @@
 """The newer entry points fail cleanly and lose nothing (issue 17): the IWAE paper, beta and applications
-demos, the exercise command and the microbenchmark. A user's mistake is one line and exit 2, checked before
+demos, the exercise command and the kernels benchmark. A user's mistake is one line and exit 2, checked before
 any work; a file that cannot be written loses no measured number.
 
 Every demo runs in-process on tiny data (the tiny MNIST folder of test_cli.py, or a patched loader), so
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from test_cli import _load, one_line_error, write_idx
 
-from scratchvae import cli, plots
+from scratchvae import bench, cli, plots
 from scratchvae.exercises import __main__ as exercises
-from scratchvae.fast import engine, microbench
+from scratchvae.fast import engine
 
 
 @pytest.fixture(scope="module")
@@ -232,14 +232,14 @@ def test_exercise_workspaces_that_cannot_be_written_or_read(capsys, monkeypatch,
                 assert ("ex01_dense.py" in line) == (name == "open")
 
 
-# ---- the microbenchmark and the engine variable ------------------------------------------------------
+# ---- the kernels benchmark (bench --recipe kernels) and the engine variable ---------------------------------
 
-def test_microbench_rounds_and_the_engine_variable(capsys, monkeypatch):
-    prog = "python -m scratchvae.fast.microbench"
-    code = cli.run_main(prog, microbench.main, ["--rounds", "0"])
+def test_kernels_bench_rounds_and_the_engine_variable(capsys, monkeypatch):
+    prog = "python -m scratchvae.bench"
+    code = cli.run_main(prog, bench.main, ["--recipe", "kernels", "--rounds", "0"])
     assert "--rounds must be at least 1" in one_line_error(capsys, code, prog)
     monkeypatch.setenv("SCRATCHVAE_FAST", "nunpy")
-    code = cli.run_main(prog, microbench.main, ["--rounds", "1"])
+    code = cli.run_main(prog, bench.main, ["--recipe", "kernels", "--rounds", "1"])
     assert "SCRATCHVAE_FAST=nunpy: expected one of auto, numpy" in one_line_error(capsys, code, prog)
     for value in ("numpy", " NumPy "):
         monkeypatch.setenv("SCRATCHVAE_FAST", value)
@@ -247,3 +247,113 @@ def test_microbench_rounds_and_the_engine_variable(capsys, monkeypatch):
     for value in ("", "auto"):                                      # Numba when installed: no error either way
         monkeypatch.setenv("SCRATCHVAE_FAST", value)
         assert engine.numba_available() in (True, False)
+
+
+# ---- the benchmark's flags, checked before any timing (issue 25) ---------------------------------------
+
+@pytest.mark.parametrize("args,message", [
+    (["--json", ""], "--json '' must name a file in an existing, writable folder"),
+    (["--recipe", "iwae", "--k", "1000000000"], "--k 1000000000: a batch of 20 images times k samples would need"),
+    (["--torch", "/no/such/python"], "--torch /no/such/python: no such file"),
+    (["--torch", __file__], "is not an executable program (a text file or a folder?)"),
+    (["--torch", "/bin/true"], "--torch /bin/true is not a Python 3"),
+    (["--torch-threads", "100000000000000000000"], "--torch-threads must be same, own or a whole number from 1"),
+])
+def test_bench_refuses_before_timing(capsys, monkeypatch, args, message):
+    monkeypatch.setattr(bench.vae, "run", lambda *a: pytest.fail("the benchmark ran"))
+    monkeypatch.setattr(bench.iwae, "run", lambda *a, **k: pytest.fail("the benchmark ran"))
+    assert message in one_line_error(capsys, cli.run_main("bench", bench.main, args), "bench")
+
+
+def test_bench_torch_must_import_torch_for_the_shipped_reference(capsys, monkeypatch, tmp_path):
+    """A Python without torch is refused for the shipped reference scripts; a stand-in script needs only Python."""
+    import sys
+    monkeypatch.setattr(bench.vae, "run", lambda *a: {"ran": True})
+    torchless = tmp_path / "python"                   # a Python that cannot import torch, whatever is installed
+    torchless.write_text(f"#!/bin/sh\nexec {sys.executable} -S -I \"$@\"\n")
+    torchless.chmod(0o755)
+    code = cli.run_main("bench", bench.main, ["--torch", str(torchless)])
+    assert "cannot import torch (ModuleNotFoundError: No module named 'torch')" in one_line_error(capsys, code, "bench")
+    stand_in = tmp_path / "fake_vae.py"
+    stand_in.write_text("print('epoch 0 epoch_s 1.0')\n")
+    assert bench.main(["--torch", str(torchless), "--torch-script", str(stand_in)]) == 0
+
+
+# ---- empty values, a corrupt manifest, the notebook runner (issue 25) ----------------------------------
+
+def test_explore_refuses_an_empty_model_or_checkpoint(capsys):
+    from scratchvae.explore.__main__ import main as explore_main
+    prog = "python -m scratchvae.explore"
+    for flag, message in (("--model", "--model must name a shipped model, got ''"),
+                          ("--checkpoint", "--checkpoint must name a checkpoint file, got ''")):
+        line = one_line_error(capsys, cli.run_main(prog, explore_main, [flag, "", "--no-browser"]), prog)
+        assert message in line
+
+
+def _manifest_cut_off(text):
+    return text[:len(text) // 2]
+
+
+def _manifest_a_list(text):
+    return json.dumps(list(json.loads(text).values()))
+
+
+def _manifest_no_sha256(text):
+    models = json.loads(text)
+    del models["vae-2"]["sha256"]
+    return json.dumps(models)
+
+
+@pytest.mark.parametrize("damage,message", [
+    (_manifest_cut_off, "manifest.json is not valid JSON (cut off mid-write?)"),
+    (_manifest_a_list, "manifest.json must hold a JSON object of models by name, got a list"),
+    (_manifest_no_sha256, "manifest.json: the entry 'vae-2' has no 'sha256'"),
+])
+def test_a_corrupt_manifest_is_one_line_everywhere(tmp_path, monkeypatch, capsys, damage, message):
+    """pretrained list, explore --model vae-2 and the library's pretrained.load name the file and what is wrong."""
+    from scratchvae import pretrained
+    from scratchvae.checkpoint import CheckpointError
+    from scratchvae.explore.__main__ import main as explore_main
+    from scratchvae.pretrained.__main__ import main as pretrained_main
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(damage(pretrained.MANIFEST.read_text()))
+    monkeypatch.setattr(pretrained, "MANIFEST", manifest)
+    for prog, main, args in (("python -m scratchvae.pretrained", pretrained_main, ["list"]),
+                             ("python -m scratchvae.explore", explore_main, ["--model", "vae-2", "--no-browser"])):
+        assert message in one_line_error(capsys, cli.run_main(prog, main, args), prog)
+    with pytest.raises(CheckpointError, match="reinstall scratchvae"):
+        pretrained.load("vae-2")
+
+
+@pytest.fixture(scope="module")
+def run_all():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "demos" / "notebooks" / "run_all.py"
+    spec = importlib.util.spec_from_file_location("run_all", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_run_all_checks_its_names_and_its_tools_first(run_all, monkeypatch, capsys):
+    """An empty name (it matches every notebook) and a missing nbclient are one line before any notebook runs;
+    no part of the notebooks extra is needed for this test."""
+    executed = []
+    monkeypatch.setattr(run_all, "execute", lambda *a: executed.append(a))
+    line = one_line_error(capsys, cli.run_main("run_all.py", run_all.main, ["", "04"]), "run_all.py")
+    assert "a notebook name must not be empty, got ['', '04']" in line
+    real = run_all.importlib.util.find_spec
+    monkeypatch.setattr(run_all.importlib.util, "find_spec", lambda name: None if name == "nbclient" else real(name))
+    line = one_line_error(capsys, cli.run_main("run_all.py", run_all.main, ["04"]), "run_all.py")
+    assert "running the notebooks needs nbclient" in line and 'pip install -e ".[notebooks]"' in line
+    assert executed == []
+
+
+def test_run_all_names_an_unknown_kernel(run_all, monkeypatch, capsys):
+    for needed in ("nbclient", "jupytext", "jupyter_client"):
+        pytest.importorskip(needed)
+    monkeypatch.setattr(run_all, "execute", lambda *a: pytest.fail("a notebook ran"))
+    line = one_line_error(capsys, cli.run_main("run_all.py", run_all.main, ["--kernel", "no-such-kernel"]),
+                          "run_all.py")
+    assert "--kernel 'no-such-kernel': no such Jupyter kernel; installed: " in line

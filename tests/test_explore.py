@@ -4,6 +4,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -194,6 +195,14 @@ BAD = [
     ("GET", "/server.py", None, 404, "no such page"),
     ("PUT", "/api/decode", b'{"z": [0, 0]}', 405, "GET and POST only"),
     ("DELETE", "/", None, 405, "GET and POST only"),
+    # issue 25: each of these closed the connection with a traceback, or answered in HTML
+    ("TRACE", "/", None, 405, "TRACE is not served; the page uses GET and POST only"),
+    ("PROPFIND", "/api/decode", None, 405, "PROPFIND is not served"),
+    ("POST", "/api/decode", b'{"z": [1e400, 0]}', 400, "the JSON number 1e400 is too large for a float64"),
+    ("POST", "/api/decode", b'{"z": [1' + b'0' * 400 + b', 0]}', 400, "a JSON integer of 401 digits; at most 100"),
+    ("POST", "/api/decode", b'{"z": [' + b'1' * 99 + b', 0]}', 400, "'z'[0] must be a finite number in [-1000"),
+    ("POST", "/api/decode", b'{"z": ' + b'[' * 20000 + b']' * 20000 + b'}', 400, "nests 20,001 levels deep"),
+    ("POST", "/api/decode", b'{"z": ["[[[[[[[[[[", 0]}', 400, "'z'[0] must be a finite number"),   # a string's [
 ]
 
 
@@ -224,6 +233,30 @@ def test_a_100_mb_body_is_refused_before_it_is_read(served):
     assert reply.startswith(b"HTTP/1.0 413") or reply.startswith(b"HTTP/1.1 413")
     assert b"104,857,600 bytes" in reply
     assert call(srv, "GET", "/api/info")[0] == 200
+
+
+def _raw(port, request):
+    """Send raw bytes; return the whole reply (the server closes the connection after a refusal)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request)
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    return reply
+
+
+@pytest.mark.parametrize("length,status,reason", [
+    ("\u00b2", 411, "Content-Length must be a number of bytes in ASCII digits, got '\u00b2'"),
+    ("9" * 5000, 413, "the body is a 5,000-digit number of bytes; at most 65,536 are read"),
+    ("-1", 411, "in ASCII digits, got '-1'"),
+])
+def test_a_content_length_that_is_no_byte_count_is_refused(served, length, status, reason):
+    port = served["vae-2"].port
+    reply = _raw(port, f"POST /api/decode HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+                       f"Content-Length: {length}\r\n\r\n{{}}".encode("latin-1"))   # as http.server reads it
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == str(status).encode(), reply[:300]
+    assert reason in json.loads(body)["error"]
 
 
 # ---- the command -----------------------------------------------------------------------------------
@@ -273,6 +306,31 @@ def test_the_command_reads_a_checkpoint_the_training_loop_wrote(tmp_path):
         assert json.loads(conn.getresponse().read())["latent"] == 4
     finally:
         stop(proc)
+
+
+def test_the_command_survives_hostile_clients_without_a_traceback():
+    """The bad requests above, a Content-Length of '\u00b2', and a client that resets its connection mid-body
+    (SO_LINGER 0): each ends that connection only; the server keeps serving and its stderr stays empty."""
+    proc, port = serve("--model", "vae-2")
+    port = int(port)
+    try:
+        head = f"POST /api/decode HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        deep, huge = b'{"z": ' + b"[" * 20000 + b"]" * 20000 + b"}", b'{"z": [1e400, 0]}'
+        for length, body in (("\u00b2", b"{}"), ("9" * 5000, b"{}"), (str(len(deep)), deep), (str(len(huge)), huge)):
+            assert b" 4" in _raw(port, (head + f"Content-Length: {length}\r\n\r\n").encode("latin-1") + body)[:12]
+        for _ in range(3):                               # a reset while the server waits for the rest of a body
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.sendall((head + "Content-Length: 1000\r\n\r\n").encode() + b'{"z": [0')
+            s.close()
+        assert b"405" in _raw(port, f"TRACE / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())[:12]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/api/info")
+        assert conn.getresponse().status == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    assert "Traceback" not in err and err.strip().endswith("interrupted"), err
 
 
 @pytest.mark.parametrize("make,flags,message", [

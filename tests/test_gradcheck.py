@@ -4,10 +4,10 @@ import pytest
 from conftest import randn
 
 from scratchvae import gradcheck as gc
+from scratchvae.gradcheck.catalogue import all_checks, main
 from scratchvae.nn.activations import Sigmoid
 from scratchvae.nn.dense import Dense
 from scratchvae.nn.kl import gaussian_kl
-from scratchvae.selfcheck import all_checks, main
 
 CHECKS = list(all_checks())
 
@@ -179,10 +179,10 @@ def test_report_fits_100_columns_and_the_summary_restates_the_threshold():
     assert "threshold 1e-07" in text and "1 failed" in text
 
 
-def test_the_checker_does_not_import_selfcheck():
+def test_the_checker_does_not_import_its_catalogue():
     import subprocess
     import sys
-    code = "import sys, scratchvae.gradcheck; print('scratchvae.selfcheck' in sys.modules)"
+    code = "import sys, scratchvae.gradcheck; print('scratchvae.gradcheck.catalogue' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
 

@@ -71,3 +71,67 @@ def test_the_cycle_finder_finds_a_planted_cycle():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
     assert _cycle(graph) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+# The floors of the package, lowest first. A module may import its own floor and the ones below, never one
+# above: the layers (nn) stand below the models built from them, the checker below the catalogue that
+# checks the models, the commands on top. The longest matching prefix gives a module its floor.
+FLOORS = [
+    ("errors", "memory", "threads"),                        # nothing of scratchvae
+    ("backend", "cli"),                                     # the array module; the commands' error boundary
+    ("checks", "data", "plots", "auroc", "pca"),
+    ("nn", "schedule", "diagnostics"),                      # layers, losses, optimizers: forward and backward
+    ("fast", "gradcheck"),                                  # the fused kernels; the finite-difference checker
+    ("models",),
+    ("checkpoint",),
+    ("train",),
+    ("pretrained",),
+    ("bench", "exercises", "explore", "gradcheck.catalogue", "gradcheck.__main__", ""),   # commands, the package
+]
+
+
+def _floor(name):
+    rel = name.removeprefix("scratchvae").removeprefix(".")
+    best = None
+    for level, prefixes in enumerate(FLOORS):
+        for prefix in prefixes:
+            if (rel == prefix or rel.startswith(prefix + ".") or prefix == "" == rel) and \
+                    (best is None or len(prefix) > len(best[1])):
+                best = (level, prefix)
+    return best
+
+
+def test_no_module_imports_one_above_its_floor():
+    mods = _modules()
+    missing = sorted(name for name in mods if _floor(name) is None)
+    assert not missing, f"modules with no floor in FLOORS (add them where they belong): {missing}"
+    upward = _climbs({name: _imports(name, path, mods) for name, path in mods.items()})
+    assert not upward, "imports that climb: " + "; ".join(upward)
+
+
+def _climbs(graph):
+    return [f"{a} (floor {_floor(a)[0]}) imports {b} (floor {_floor(b)[0]})"
+            for a in sorted(graph) for b in sorted(graph[a]) if _floor(b)[0] > _floor(a)[0]]
+
+
+def test_the_checker_reaches_no_model():
+    """gradcheck's core (finite differences, the report, diagnose) never loads a model, even through another
+    module; only its catalogue and its command do."""
+    mods = _modules()
+    graph = {name: _imports(name, path, mods) for name, path in mods.items()}
+    seen, todo = set(), ["scratchvae.gradcheck"]
+    while todo:
+        for w in graph[todo.pop()] - seen:
+            seen.add(w)
+            todo.append(w)
+    assert "scratchvae.gradcheck.diagnose" in seen                 # the walk follows the checker's imports
+    assert not {m for m in seen if m.startswith(("scratchvae.models", "scratchvae.gradcheck.catalogue"))}
+
+
+def test_the_floor_test_catches_a_planted_climb():
+    assert _climbs({"scratchvae.gradcheck": {"scratchvae.gradcheck.catalogue"}, "scratchvae.nn.dense": set()})
+    assert _climbs({"scratchvae.nn.kl": {"scratchvae.models.vae"}})
+    assert not _climbs({"scratchvae.models.vae": {"scratchvae.nn.kl", "scratchvae.models.model"}})
+    assert _floor("scratchvae.nn.dense")[0] < _floor("scratchvae.models.vae")[0]
+    assert _floor("scratchvae.gradcheck")[0] < _floor("scratchvae.gradcheck.catalogue")[0]
+    assert _floor("scratchvae.gradcheck.diagnose") == _floor("scratchvae.gradcheck")

@@ -10,8 +10,9 @@ import pytest
 from scratchvae import bench, cli, threads
 from scratchvae.exercises.__main__ import main as exercises_main
 from scratchvae.exercises.__main__ import parse_args as exercises_args
-from scratchvae.fast import microbench
-from scratchvae.selfcheck import main as gradcheck_main
+from scratchvae.explore.__main__ import main as explore_main
+from scratchvae.gradcheck.catalogue import main as gradcheck_main
+from scratchvae.pretrained.__main__ import main as pretrained_main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -64,7 +65,7 @@ def test_limited_restores_the_previous_count():
     assert threads.current() == 1
 
 
-@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5", "1025"])
 def test_a_bad_thread_count_is_one_line_and_exit_2(capsys, value):
     assert cli.run_main("python -m scratchvae.gradcheck", gradcheck_main, ["--threads", value]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -73,12 +74,16 @@ def test_a_bad_thread_count_is_one_line_and_exit_2(capsys, value):
         threads.use(0)
 
 
-@pytest.mark.parametrize("prog,main", [
+COMMANDS = [
     ("mnist_vae.py", "demo:mnist_vae"), ("mnist_autoencoders.py", "demo:mnist_autoencoders"),
     ("mnist_beta.py", "demo:mnist_beta"), ("mnist_applications.py", "demo:mnist_applications"),
     ("iwae_paper.py", "demo:iwae_paper"), ("gradcheck_tour.py", "demo:gradcheck_tour"),
-    ("python -m scratchvae.bench", bench.main), ("python -m scratchvae.fast.microbench", microbench.main),
-    ("python -m scratchvae.gradcheck", gradcheck_main), ("python -m scratchvae.exercises", exercises_main)])
+    ("python -m scratchvae.bench", bench.main),
+    ("python -m scratchvae.gradcheck", gradcheck_main), ("python -m scratchvae.exercises", exercises_main),
+    ("python -m scratchvae.explore", explore_main), ("python -m scratchvae.pretrained", pretrained_main)]
+
+
+@pytest.mark.parametrize("prog,main", COMMANDS)
 def test_every_command_offers_the_flag(capsys, prog, main):
     main = _demo(main.split(":")[1]) if isinstance(main, str) else main
     with pytest.raises(SystemExit) as done:                # --help prints and exits 0, as argparse does
@@ -185,3 +190,14 @@ def test_auto_threads_do_not_change_what_fit_learns(monkeypatch):
     switching = train()
     assert threads._tuner.trials >= 4
     assert all(np.array_equal(a, b) for a, b in zip(fixed, switching))
+
+
+@pytest.mark.parametrize("prog,main", COMMANDS)
+def test_a_thread_count_too_large_for_blas_is_one_line_in_every_command(capsys, prog, main):
+    """10**20 threads raised OverflowError from threadpoolctl's C call (issue 25); now the flag's own message."""
+    main = _demo(main.split(":")[1]) if isinstance(main, str) else main
+    assert cli.run_main(prog, main, ["--threads", "100000000000000000000"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"--threads: must be 'auto' or a whole number of threads from 1 to {threads.MAX}, got " \
+        "'100000000000000000000'" in err[0], err
+    assert threads.current() == 1                           # unchanged: the suite's one thread

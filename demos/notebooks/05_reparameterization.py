@@ -247,7 +247,7 @@ for name, forward in (("library", reparameterize), ("exp(logvar) trap", wrong_re
 # %% [markdown]
 # The trap squares σ: 0.5 becomes 0.25 and 2 becomes 4. The project tests both things for this reason:
 # `tests/test_losses.py` checks that samples have mean mu and sd exp(0.5 logvar), and
-# `python -m scratchvae.gradcheck` (`scratchvae/selfcheck.py`, run by `tests/test_gradcheck.py`) checks the
+# `python -m scratchvae.gradcheck` (`scratchvae/gradcheck/catalogue.py`, run by `tests/test_gradcheck.py`) checks the
 # gradients. The opposite mistake, a correct forward with the 0.5 dropped from the backward, is one the gradient
 # check does catch:
 

@@ -14,6 +14,7 @@ tests/test_notebooks.py checks that every committed .ipynb is such a rendering o
 Needs the `notebooks` extra: pip install -e ".[notebooks]".
 """
 import asyncio
+import importlib.util
 import re
 import sys
 import time
@@ -34,7 +35,25 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if not args.timeout > 0:
         p.error(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    if any(not name.strip() for name in args.names):       # '' is in every file name: it would pick them all
+        p.error(f"a notebook name must not be empty, got {args.names!r}; name none to run them all")
+    check_tools(args.kernel)
     return args
+
+
+def check_tools(kernel):
+    """Before any notebook starts: the `notebooks` extra is installed and the kernel exists; else one line."""
+    missing = [name for name in ("nbclient", "jupytext", "jupyter_client") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise cli.UsageError(f"running the notebooks needs {', '.join(missing)}, not installed in this Python "
+                             f"({sys.executable}): pip install -e \".[notebooks]\"")
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    try:
+        KernelSpecManager().get_kernel_spec(kernel)
+    except NoSuchKernel:
+        found = sorted(KernelSpecManager().find_kernel_specs())
+        raise cli.UsageError(f"--kernel {kernel!r}: no such Jupyter kernel; installed: {', '.join(found) or 'none'} "
+                             "(ipykernel, in the notebooks extra, provides python3)") from None
 
 
 def sources(names=()):

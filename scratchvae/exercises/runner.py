@@ -77,8 +77,30 @@ def where_raised(err, paths):
     if not frames:
         return None
     frame, line = frames[-1]
+    return Path(frame.f_code.co_filename), f"{qualified_name(frame)} (line {line})"
+
+
+def qualified_name(frame):
+    """'Dense.backward' for the frame of a method: the code's co_qualname (Python 3.11 and later), else
+    the same name found by hand (3.10 has only co_name, 'backward')."""
     code = frame.f_code
-    return Path(code.co_filename), f"{getattr(code, 'co_qualname', code.co_name)} (line {line})"
+    return getattr(code, "co_qualname", None) or qualname_by_search(frame)
+
+
+def qualname_by_search(frame):
+    """The class whose body defines this frame's code: first the classes of the frame's self or cls
+    (along their MRO, so an inherited method names the class that wrote it), then every class of the
+    module. A plain function, or a code no class holds, keeps its own name."""
+    code = frame.f_code
+    owner = frame.f_locals.get("self", frame.f_locals.get("cls"))
+    candidates = list(owner.__mro__ if isinstance(owner, type) else type(owner).__mro__) if owner is not None else []
+    candidates += [v for v in list(frame.f_globals.values()) if isinstance(v, type)]
+    for cls in candidates:
+        for attr in vars(cls).values():
+            function = getattr(attr, "__func__", attr)                       # staticmethod, classmethod
+            if getattr(function, "__code__", None) is code:
+                return f"{cls.__qualname__}.{code.co_name}"
+    return code.co_name
 
 
 def untouched(path, exercise):

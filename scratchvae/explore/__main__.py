@@ -29,6 +29,11 @@ def parse_args(argv=None):
     p.add_argument("--latency", type=int, default=0, metavar="N",
                    help="measure instead of serving: time N pointer requests (/api/point) and exit")
     args = p.parse_args(argv)
+    if args.checkpoint is not None and not args.checkpoint.strip():
+        raise cli.UsageError("--checkpoint must name a checkpoint file, got ''")
+    if args.model is not None and not args.model.strip():
+        raise cli.UsageError("--model must name a shipped model, got '' (python -m scratchvae.pretrained list "
+                             "names them)")
     if not 0 <= args.port <= 65535:
         p.error(f"--port must be a port number from 0 to 65535, got {args.port}")
     if not 10 <= args.points <= 10000:

@@ -33,8 +33,20 @@ def resize_bilinear(image, shape):
 def frame_like_mnist(image, side=28):
     """A drawing (side * side,) in [0, 1] -> the same digit framed as MNIST's were, (side * side,) float32.
 
-    A blank drawing (no pixel above INK) comes back unchanged."""
-    x = np.asarray(image, dtype=np.float64).reshape(side, side)
+    A blank drawing (no pixel above INK) comes back unchanged. A NaN or inf pixel, a side that cannot
+    hold the 20 x 20 box, or a drawing of another size is a ValueError that says which."""
+    if isinstance(side, bool) or not isinstance(side, (int, np.integer)) or side < BOX:
+        raise ValueError(f"frame_like_mnist: side must be a whole number of pixels >= {BOX} (the digit's box is "
+                         f"{BOX} x {BOX}), got {side!r}")
+    x = np.asarray(image, dtype=np.float64)
+    if x.size != side * side:
+        raise ValueError(f"frame_like_mnist: image must hold side * side = {side * side} pixels, got "
+                         f"{x.size} (shape {x.shape})")
+    bad = np.flatnonzero(~np.isfinite(x))
+    if bad.size:
+        raise ValueError(f"frame_like_mnist: image must be finite, found {bad.size} NaN/inf pixel(s), first at "
+                         f"index {bad[0]}")
+    x = x.reshape(side, side)
     ink_rows, ink_cols = np.flatnonzero(x.max(axis=1) > INK), np.flatnonzero(x.max(axis=0) > INK)
     if ink_rows.size == 0:
         return x.reshape(-1).astype(np.float32)

@@ -15,22 +15,28 @@ Safe by default:
   - bound to 127.0.0.1 (never another interface), and a request whose Host header is not this
     address is refused (403), so a web page elsewhere cannot reach it through DNS rebinding;
   - only the paths above: anything else is 404, a path with '..' is 400, a method other than GET
-    and POST is 405;
+    and POST (PUT, TRACE, PROPFIND, any other name) is 405;
   - a POST must say Content-Type: application/json and a Content-Length of at most MAX_BODY bytes
-    (a larger body is refused with 413 before it is read); the JSON must be an object with exactly
-    the fields above, each number finite and within its range;
-  - every refusal is a 4xx with {"error": one line}, and the server goes on serving;
+    (a larger body is refused with 413 before it is read; a length that is not ASCII digits is 411);
+    the JSON must be an object with exactly the fields above, at most MAX_DEPTH levels deep, each
+    number finite and within its range (1e400, which JSON reads as inf, and a 5,000-digit integer
+    are refused by name);
+  - every refusal is a 4xx with {"error": one line}, and the server goes on serving; a client that
+    hangs up or resets its connection ends that connection quietly, without a traceback;
   - the model is chosen on the command line; no request names a file.
 """
 import json
 import math
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import unquote, urlsplit
 
 MAX_BODY = 64 * 1024             # bytes: a drawn 28x28 image as JSON is about 16 KB
+MAX_DEPTH = 8                    # JSON nesting: the API's deepest request is an object holding a list
+MAX_DIGITS = 100                 # digits of a JSON number: no field needs more (int('9' * 5000) is slow, or refused)
 MAX_STEPS = 32                   # interpolation: decoded points per line
 MAX_SAMPLES = 32                 # sample: draws from the prior per request
 Z_LIMIT = 1000.0                 # |z_j| bound: a sanity limit (the prior N(0, 1) puts essentially nothing beyond 10)
@@ -51,6 +57,39 @@ def _reject_constant(name):
     raise RequestError(400, f"the JSON holds {name}; every number must be finite")
 
 
+def _parse_float(text):
+    """A JSON number with a fraction or exponent; 1e400 overflows float64 to inf, so it is refused here."""
+    value = float(text)
+    if len(text) > MAX_DIGITS or not math.isfinite(value):
+        raise RequestError(400, f"the JSON number {text[:40]}{'...' if len(text) > 40 else ''} is too large for "
+                                "a float64; every number must be finite")
+    return value
+
+
+def _parse_int(text):
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise RequestError(400, f"a JSON integer of {len(text.lstrip('-')):,} digits; at most {MAX_DIGITS} are read")
+    return int(text)
+
+
+def _depth(raw):
+    """How deeply the JSON text nests [ and { (strings skipped), counted before parsing: json.loads
+    recurses once per level, and 20,000 levels would end in a RecursionError."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in raw.decode("utf-8", errors="replace"):
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
 # ---- the fields of a request, checked ------------------------------------------------------------
 
 def numbers(body, key, length, low, high):
@@ -60,7 +99,9 @@ def numbers(body, key, length, low, high):
         got = f"a list of {len(value)}" if isinstance(value, list) else type(value).__name__
         raise RequestError(400, f"field {key!r} must be a list of {length} numbers, got {got}")
     for i, v in enumerate(value):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not low <= v <= high:
+        # an int is compared as it is: math.isfinite(10 ** 400) would raise OverflowError converting it to float
+        finite = isinstance(v, int) or (isinstance(v, float) and math.isfinite(v))
+        if isinstance(v, bool) or not finite or not low <= v <= high:
             raise RequestError(400, f"field {key!r}[{i}] must be a finite number in [{low:g}, {high:g}], got {v!r}")
     return value
 
@@ -132,6 +173,13 @@ class Handler(BaseHTTPRequestHandler):
 
     do_DELETE = do_PATCH = do_OPTIONS = do_PUT
 
+    def __getattr__(self, name):
+        """Any other method (TRACE, PROPFIND, ...): http.server looks up do_<METHOD> and answers a missing
+        one with an HTML 501; here every method but GET and POST gets the JSON 405 that PUT gets."""
+        if name.startswith("do_"):
+            return self.do_PUT
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def _not_allowed(self, path):
         raise RequestError(405, f"{self.command} is not served; the page uses GET and POST only")
 
@@ -178,15 +226,21 @@ class Handler(BaseHTTPRequestHandler):
             raise RequestError(404 if path != "/api/info" else 405, f"POST {path[:80]!r} is not an API call")
         if self.headers.get_content_type() != "application/json":
             raise RequestError(415, f"Content-Type must be application/json, got {self.headers.get_content_type()!r}")
-        length = self.headers.get("Content-Length", "")
-        if not length.isdigit():
-            raise RequestError(411, f"Content-Length must be a number of bytes, got {length!r}")
+        length = self.headers.get("Content-Length", "").strip()
+        if not (length.isascii() and length.isdigit()):         # '²'.isdigit() is True, but int('²') fails
+            raise RequestError(411, f"Content-Length must be a number of bytes in ASCII digits, got {length[:40]!r}")
+        if len(length) > 12:                                     # no need to read 5,000 digits into an int
+            raise RequestError(413, f"the body is a {len(length):,}-digit number of bytes; at most {MAX_BODY:,} "
+                                    "are read")
         if int(length) > MAX_BODY:
             raise RequestError(413, f"the body is {int(length):,} bytes; at most {MAX_BODY:,} are read")
         raw = self.rfile.read(int(length))
         self.body_read = True
+        if _depth(raw) > MAX_DEPTH:
+            raise RequestError(400, f"the JSON nests {_depth(raw):,} levels deep; the API's requests need at most "
+                                    f"{MAX_DEPTH}")
         try:
-            body = json.loads(raw, parse_constant=_reject_constant)
+            body = json.loads(raw, parse_constant=_reject_constant, parse_float=_parse_float, parse_int=_parse_int)
         except (ValueError, UnicodeDecodeError) as err:
             raise RequestError(400, f"the body is not JSON ({str(err).splitlines()[0][:120]})") from None
         if not isinstance(body, dict):
@@ -223,6 +277,15 @@ class ExploreServer(ThreadingHTTPServer):
         self.hosts = [f"127.0.0.1:{self.port}", f"localhost:{self.port}"]
         self.info = json.dumps(space.info()).encode()
         self.url = f"http://127.0.0.1:{self.port}/"
+
+    def handle_error(self, request, client_address):
+        """A client that hung up, reset the connection or went silent past Handler.timeout is the
+        client's business: that connection ends quietly. Anything else is a bug and keeps its traceback."""
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            if self.verbose:
+                print(f"{client_address[0]}:{client_address[1]}: {sys.exc_info()[1]!r}", file=sys.stderr)
+            return
+        super().handle_error(request, client_address)
 
 
 def start(space, port=0, verbose=False):

@@ -20,7 +20,6 @@ kernels (tests/test_fast_deep.py) sum in other orders, so they agree to rounding
     deep        the deep models' objective through the kernels above; subnormal  ref. models/deep.DeepVAE.objective
                 importance weights flushed to 0
     workspace   arrays reused from step to step (no formula)
-    microbench  NumPy vs numexpr vs Numba on each kernel: the figures behind the engine choice
 
 The VAE and the DeepVAE take this path unless built with fast=False; the training scripts use fast.Adam.
 """

@@ -89,11 +89,8 @@ def objective(model, x, rng=None, backward=True, step=None, eps=None, k=None):
     """model.objective through the fast kernels: the same parts and the same gradients."""
     x = model.check_input("DeepVAE.objective", x, finite=False)
     k = check_positive_int("DeepVAE.objective", "k", k if k is not None else model.config.k)
-    eps = eps if eps is not None else model.draw_eps(x.shape[0], k, rng)
+    eps = model.check_eps(eps, k, x.shape[0]) if eps is not None else model.draw_eps(x.shape[0], k, rng)
     xp, N, L, J = backend.array_module(x), x.shape[0], model.n_layers, model.config.latent
-    if len(eps) != L or any(tuple(e.shape) != (k * N, J[l]) for l, e in enumerate(eps)):
-        raise ValueError(f"DeepVAE: eps must be {L} arrays of shapes {[(k * N, j) for j in J]}, "
-                         f"got {[tuple(e.shape) for e in eps]}")
     ws = getattr(model, "_workspace", None)
     if ws is None or ws.xp is not xp:
         ws = model._workspace = Workspace(xp)

@@ -14,7 +14,7 @@ Every kernel in scratchvae/fast/ exists in up to three forms, all computing the 
                 the whole loop), 0.23 ms at a quieter moment; and the cores are BLAS's to use
 
 `kernel(xp, name, reference, cupy_source=None, numba_function=None)` makes that choice; math code
-never asks "am I on a GPU?". Why Numba and not numexpr on the CPU: `python -m scratchvae.fast.microbench`
+never asks "am I on a GPU?". Why Numba and not numexpr on the CPU: `python -m scratchvae.bench --recipe kernels`
 measures both against plain NumPy on every kernel. On a 2-core AMD EPYC, Numba's fused Adam took 0.42 ms
 against 1.59 ms for in-place NumPy and 11.8 ms for numexpr (three expressions; slower than NumPy on every
 kernel measured; demos/RESULTS.md, "Speed"). Numba loses where exp and log dominate (a BCE loop calling

@@ -13,7 +13,7 @@ as many backward, plus a copy into the encoder's gradient (N, 2J). Fused, per en
 written straight into dstats. The formulas and their order are the references', so the results
 agree to rounding (tests/test_fast.py). One CuPy ElementwiseKernel each way on the GPU; on the CPU
 the arrays are small (128 x 20 for the default VAE) and the NumPy form is as fast as a Numba loop
-(microbench), so the CPU runs the reference form.
+(bench/kernels.py), so the CPU runs the reference form.
 """
 from .. import backend
 from . import engine

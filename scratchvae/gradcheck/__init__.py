@@ -24,7 +24,7 @@ How to use it (the tests and the exercises call exactly these):
     print(format_report(rows)); assert all(r.passed for r in rows)
 
 `python -m scratchvae.gradcheck` runs the check of every component in the library (__main__.py runs
-selfcheck.py; the import goes one way: selfcheck uses this checker, the checker never imports selfcheck).
+catalogue.py; the import goes one way: the catalogue uses this checker, the checker never imports it).
 A failed row carries a hint read from the pattern of the error (diagnose.py): a sign flip, a forgotten
 upstream dy, a constant factor, a wrong branch, a wrong shape.
 """
@@ -57,7 +57,7 @@ class CheckRow:
     value: float = None   # the tensor's own entry at index (the input there), for the hint
     hint: str = ""        # on failure: the likely mistake, read from the pattern (diagnose.py)
     precision: str = "float64"   # the float type the component computed in (its value, its gradient)
-    group: str = ""       # the part of the library it belongs to (selfcheck.py sets it; the table's headings)
+    group: str = ""       # the part of the library it belongs to (catalogue.py sets it; the table's headings)
     wrong_shape: bool = False     # the gradient has another shape than its tensor: no entries were compared
     backward_right: bool = None   # with a reference gradient (compare's `reference`): does yours equal it?
     forward_right: bool = None    # ... and do finite differences of your forward equal it?
@@ -285,7 +285,7 @@ FAIL above {threshold:.0e}."""
 def format_report(rows, legend=False):
     """The table: each component's name on a line of its own (never cut short), its tensors indented
     below with shape, worst entry, analytic, numeric, relative error and verdict; a heading wherever the
-    rows' group changes (selfcheck.py sets it). Then one paragraph per failed tensor naming the worst
+    rows' group changes (catalogue.py sets it). Then one paragraph per failed tensor naming the worst
     entry, the input there and the likely mistake. legend=True starts with what the columns mean."""
     if not rows:
         return "(no gradients checked)"

@@ -149,7 +149,27 @@ class DeepVAE(Model):
         """One eps (k n, J_l) per stochastic layer from the Generator rng."""
         if rng is None:
             raise ValueError("DeepVAE needs rng (backend.rng(seed)) or eps to sample the hidden layers")
+        if not hasattr(rng, "standard_normal"):
+            raise TypeError(f"DeepVAE: rng must be a random Generator (backend.rng(seed), or "
+                            f"numpy.random.default_rng(seed)), got {type(rng).__name__} {rng!r:.40}")
         return [rng.standard_normal((k * n, J), dtype=self.dtype) for J in self.config.latent]
+
+    def check_eps(self, eps, k, n):
+        """The noise given to objective: a list of one (k n, J_l) array per layer, in the model's dtype."""
+        J, L = self.config.latent, self.n_layers
+        want = f"a list of {L} {self.dtype.name} array(s) of shape(s) {[(k * n, j) for j in J]}"
+        if not isinstance(eps, (list, tuple)) or len(eps) != L:
+            got = f"a {type(eps).__name__} of {len(eps)}" if isinstance(eps, (list, tuple)) else type(eps).__name__
+            raise TypeError(f"DeepVAE: eps must be {want}, got {got}")
+        for l, e in enumerate(eps):
+            if not hasattr(e, "shape") or not hasattr(e, "dtype"):
+                raise TypeError(f"DeepVAE: eps[{l}] must be an array ({want}), got {type(e).__name__}")
+            if e.dtype != self.dtype:
+                raise TypeError(f"DeepVAE: eps[{l}] has dtype {e.dtype}; the model computes in {self.dtype.name} "
+                                f"(standard normal noise: .astype(np.{self.dtype.name}))")
+        if any(tuple(e.shape) != (k * n, J[l]) for l, e in enumerate(eps)):
+            raise ValueError(f"DeepVAE: eps must be {want}, got shapes {[tuple(e.shape) for e in eps]}")
+        return eps
 
     # ---- forward: the log-weights of k samples per image ---------------------------------------
 
@@ -228,7 +248,7 @@ class DeepVAE(Model):
             return fast_deep.objective(self, x, rng, backward, step, eps, k)
         x = self.check_input("DeepVAE.objective", x, finite=False)
         k = check_positive_int("DeepVAE.objective", "k", k if k is not None else self.config.k)
-        eps = eps if eps is not None else self.draw_eps(x.shape[0], k, rng)
+        eps = self.check_eps(eps, k, x.shape[0]) if eps is not None else self.draw_eps(x.shape[0], k, rng)
         log_w = self.log_weights(x, k, eps)                                  # (k, N)
         xp = backend.array_module(log_w)
         N = x.shape[0]

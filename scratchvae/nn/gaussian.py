@@ -35,6 +35,8 @@ def gaussian_log_density(z, mu, logvar):
     """log N(z; mu, diag(exp(logvar))) per row, (N,), and the cache for backward."""
     where = "gaussian_log_density"
     check_array(where, "z", z, ndim=2)
+    check_array(where, "mu", mu)
+    check_array(where, "logvar", logvar)
     check_same_shape(where, "z", z, "mu", mu)
     check_same_shape(where, "z", z, "logvar", logvar)
     xp = backend.array_module(z)

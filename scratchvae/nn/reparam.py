@@ -24,6 +24,9 @@ from ..checks import check_array, check_same_shape
 
 def sample_eps(shape, rng, dtype=None):
     """eps ~ N(0, I) of the given shape from the Generator `rng` (backend.rng(seed))."""
+    if not hasattr(rng, "standard_normal"):
+        raise TypeError(f"sample_eps: rng must be a random Generator (backend.rng(seed), or "
+                        f"numpy.random.default_rng(seed)), got {type(rng).__name__} {rng!r:.40}")
     return rng.standard_normal(shape, dtype=dtype or backend.float_dtype())
 
 

@@ -36,10 +36,47 @@ SUBSET = 1000                    # test images of the figure the test suite reco
 
 
 def manifest():
-    """{name: entry} from manifest.json (an empty dict before any model is shipped)."""
+    """{name: entry} from manifest.json (an empty dict before any model is shipped), every entry checked:
+    a file cut off mid-write, a list instead of an object, or an entry without its file, its sha256 or its
+    figures is a CheckpointError naming the file, the entry and the field (never a KeyError later)."""
     if not MANIFEST.is_file():
         return {}
-    return json.loads(MANIFEST.read_text())
+    try:
+        models = json.loads(MANIFEST.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{MANIFEST} is not valid JSON (cut off mid-write?): {str(err).splitlines()[0][:100]}; "
+                              "reinstall scratchvae") from None
+    if not isinstance(models, dict):
+        raise CheckpointError(f"{MANIFEST} must hold a JSON object of models by name, got a "
+                              f"{type(models).__name__}; reinstall scratchvae")
+    for name, e in models.items():
+        problem = _entry_problem(e)
+        if problem:
+            raise CheckpointError(f"{MANIFEST}: the entry {name!r} {problem}; reinstall scratchvae")
+    return models
+
+
+REQUIRED = {"file": str, "sha256": str, "model": dict, "test_neg_elbo": (int, float)}
+MODEL_FIELDS = ("kind", "n_in", "hidden", "latent")
+
+
+def _entry_problem(e):
+    """What is wrong with one manifest entry, in words (None if nothing)."""
+    if not isinstance(e, dict):
+        return f"must be a JSON object, got {type(e).__name__}"
+    for key, kind in REQUIRED.items():
+        if key not in e:
+            return f"has no {key!r}"
+        if isinstance(e[key], bool) or not isinstance(e[key], kind):
+            return f"field {key!r} has the wrong type ({type(e[key]).__name__})"
+    if len(e["sha256"]) != 64 or any(c not in "0123456789abcdef" for c in e["sha256"]):
+        return f"field 'sha256' must be 64 hexadecimal digits, got {e['sha256'][:70]!r}"
+    if Path(e["file"]).name != e["file"] or not e["file"].endswith(".npz"):
+        return f"field 'file' must be a .npz file name in the package's folder, got {e['file'][:70]!r}"
+    missing = [key for key in MODEL_FIELDS if key not in e["model"]]
+    if missing:
+        return f"field 'model' has no {missing}"
+    return None
 
 
 def names():

@@ -10,21 +10,21 @@ import time
 
 import numpy as np
 
-from . import backend
-from .cli import ArgumentParser, UsageError
-from .gradcheck import check_function, check_layer, check_loss, check_model, compare, format_report, summary
-from .models.autoencoder import AEConfig, Autoencoder
-from .models.cvae import CVAE, CVAEConfig, one_hot
-from .models.probe import LinearProbe
-from .models.vae import VAE, VAEConfig
-from .nn.activations import ACTIVATIONS, Tanh
-from .nn.dense import Dense
-from .nn.dropout import Dropout
-from .nn.kl import gaussian_kl
-from .nn.layer import Sequential
-from .nn.losses import bce_with_logits, gaussian_nll, l1_penalty, mse
-from .nn.reparam import reparameterize, reparameterize_backward
-from .nn.softmax import softmax_cross_entropy
+from .. import backend
+from ..cli import ArgumentParser, UsageError
+from ..models.autoencoder import AEConfig, Autoencoder
+from ..models.cvae import CVAE, CVAEConfig, one_hot
+from ..models.probe import LinearProbe
+from ..models.vae import VAE, VAEConfig
+from ..nn.activations import ACTIVATIONS, Tanh
+from ..nn.dense import Dense
+from ..nn.dropout import Dropout
+from ..nn.kl import gaussian_kl
+from ..nn.layer import Sequential
+from ..nn.losses import bce_with_logits, gaussian_nll, l1_penalty, mse
+from ..nn.reparam import reparameterize, reparameterize_backward
+from ..nn.softmax import softmax_cross_entropy
+from . import check_function, check_layer, check_loss, check_model, compare, format_report, summary
 
 F64 = np.dtype(np.float64)
 
@@ -98,8 +98,8 @@ def _models():
 
 def _deep():
     """Burda et al. (2016): the density of every stochastic layer, and both depths under both objectives."""
-    from .models.deep import DeepVAE, DeepVAEConfig
-    from .nn.gaussian import gaussian_log_density, gaussian_log_density_backward
+    from ..models.deep import DeepVAE, DeepVAEConfig
+    from ..nn.gaussian import gaussian_log_density, gaussian_log_density_backward
     yield "gaussian_log_density", lambda: check_function(
         gaussian_log_density, gaussian_log_density_backward,
         {"z": _randn(40, 4, 3), "mu": _randn(41, 4, 3), "logvar": _randn(42, 4, 3)}, ["z", "mu", "logvar"])

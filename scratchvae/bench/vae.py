@@ -1,4 +1,4 @@
-"""How fast is hand-written backprop? `python -m scratchvae.bench` measures it.
+"""The default VAE's speed: `python -m scratchvae.bench` (--recipe vae, the default) runs this file.
 
 A VAE training step is a handful of matrix products; everything else (activations, the BCE, the
 KL, Adam's updates, the batch copy) is overhead that the code controls. The benchmark therefore
@@ -10,18 +10,9 @@ reports three numbers for the default VAE (784-400-20-400-784, batch 128, 469 st
 
 and, with --torch, the PyTorch reference (demos/reference/torch_vae.py in the repository, or any script
 that prints "epoch_s S" per epoch) run in the same invocation, one after the other, so both see the same
-machine. --recipe iwae times the IWAE paper's recipe instead (batch 20, bench_iwae.py says what it
-reports). Nothing here asserts a time; the figures are for people.
-
-    python -m scratchvae.bench                         # NumPy, median of 3 epochs after a warm-up
-    python -m scratchvae.bench --torch ~/torchref/bin/python
-    python -m scratchvae.bench --backend cupy --batch-size 512
-    python -m scratchvae.bench --threads 2             # every figure with 2 BLAS threads (default 1)
-    python -m scratchvae.bench --recipe iwae --layers 2 --k 5 --torch ~/torchref/bin/python
-
-The fast path's epoch is also timed with 1 and 2 BLAS threads (scratchvae/threads.py says why it matters).
+machine. The fast path's epoch is also timed with 1 and 2 BLAS threads (scratchvae/threads.py says why
+it matters), and one step is split into its parts (objective, Adam step, BCE).
 """
-import json
 import os
 import platform
 import re
@@ -34,15 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend, bench_iwae, cli, threads
-from .data import load_mnist
-from .fast import Adam as FusedAdam
-from .fast import engine
-from .models.vae import VAE, VAEConfig
-from .nn import optim
-from .train import fit
+from .. import backend, threads
+from ..data import load_mnist
+from ..fast import Adam as FusedAdam
+from ..fast import engine
+from ..models.vae import VAE, VAEConfig
+from ..nn import optim
+from ..train import fit
 
-TORCH_SCRIPT = Path(__file__).resolve().parents[1] / "demos" / "reference" / "torch_vae.py"
+TORCH_SCRIPT = Path(__file__).resolve().parents[2] / "demos" / "reference" / "torch_vae.py"
 
 
 def matmul_shapes(model, batch):
@@ -134,8 +125,8 @@ def time_training(config, x, batch_size, epochs, fast=True):
 def profile_step(config, x, batch_size, fast, steps=40):
     """Median milliseconds per step of its parts: the whole objective (forward + backward), the
     optimizer step, and the BCE's value and gradient alone (already inside the objective)."""
-    from .fast import bce as fast_bce
-    from .nn.losses import bce_with_logits
+    from ..fast import bce as fast_bce
+    from ..nn.losses import bce_with_logits
     model = VAE(config, fast=fast)
     opt = (FusedAdam if fast else optim.Adam)(list(model.parameters()))
     rng = backend.rng(0)
@@ -171,55 +162,9 @@ def time_torch(python, script, epochs, n_threads=None):
     return statistics.median(seconds)
 
 
-def main(argv=None):
-    p = cli.ArgumentParser(prog="python -m scratchvae.bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--backend", default=None, help="numpy (cpu) or cupy (gpu); default SCRATCHVAE_BACKEND or numpy")
-    p.add_argument("--batch-size", type=int, default=128, help="images per step")
-    p.add_argument("--hidden", default="400", help="hidden sizes, comma separated")
-    p.add_argument("--latent", type=int, default=20, help="latent dimensions J")
-    p.add_argument("--epochs", type=int, default=3, help="timed epochs (the median is reported)")
-    p.add_argument("--images", type=int, default=60000, help="training images per epoch (fewer for a quick look)")
-    p.add_argument("--torch", metavar="PYTHON", default=None,
-                   help="a Python with torch installed: also time the PyTorch reference in this run")
-    p.add_argument("--torch-script", default=None, help="the PyTorch reference script (default: the recipe's "
-                   "in demos/reference/)")
-    p.add_argument("--torch-threads", default="same", metavar="same|own|N",
-                   help="threads of the PyTorch reference: the same number as scratchvae's --threads, so both "
-                        "use the same cores; own (torch's default, one per core); or N")
-    p.add_argument("--json", default=None, help="also write the figures to this JSON file")
-    p.add_argument("--recipe", choices=("vae", "iwae"), default="vae",
-                   help="vae: the default VAE above; iwae: the IWAE paper's recipe (batch 20, bench_iwae.py)")
-    p.add_argument("--layers", type=int, choices=(1, 2), default=1, help="--recipe iwae: stochastic layers")
-    p.add_argument("--k", type=int, default=1, help="--recipe iwae: importance samples per image")
-    p.add_argument("--objective", choices=("iwae", "vae"), default="iwae", help="--recipe iwae: the bound trained")
-    p.add_argument("--steps", type=int, default=200, help="--recipe iwae: timed steps per round")
-    p.add_argument("--warmup", type=int, default=50, help="--recipe iwae: untimed steps first")
-    p.add_argument("--rounds", type=int, default=10, help="--recipe iwae: rounds, alternating with PyTorch's")
-    p.add_argument("--textbook", action="store_true", help="--recipe iwae: time DeepVAE(fast=False), the textbook "
-                   "objective alone")
-    args = p.parse_args(argv)
-    for flag in ("batch_size", "epochs", "latent", "images", "k", "steps", "warmup", "rounds"):
-        if getattr(args, flag) < 1:
-            p.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
-    args.torch_threads = _torch_threads(args.torch_threads, args.threads, p)
-    hidden = cli.int_list("--hidden", args.hidden)
-    args.hidden = ",".join(map(str, hidden))
-    cli.check_memory(_bench_bytes, {"--hidden": hidden, "--latent": args.latent, "--batch-size": args.batch_size},
-                     {"--hidden": (400,), "--latent": 20, "--batch-size": 128})
-    if args.json:                                  # checked now, not after minutes of timing
-        target = Path(args.json)
-        if target.is_dir() or not target.parent.is_dir() or not os.access(target.parent, os.W_OK):
-            p.error(f"--json {args.json} must be a file in an existing, writable folder")
-    if args.backend:
-        backend.use(args.backend)
-    else:
-        backend.xp()                               # a SCRATCHVAE_BACKEND that cannot be used: one line
-    args.torch_script = args.torch_script or (bench_iwae.TORCH_SCRIPT if args.recipe == "iwae" else TORCH_SCRIPT)
-    if args.torch and not Path(args.torch_script).is_file():
-        p.error(f"--torch-script {args.torch_script} not found: pass the PyTorch reference script "
-                "(demos/reference/ in a clone of the repository)")
-    if args.recipe == "iwae":
-        return _iwae(args)
+def run(args, hidden):
+    """--recipe vae: time the default VAE (fast path, textbook, floor, PyTorch), print the table, return the
+    figures. args: the parsed flags of `python -m scratchvae.bench` (bench/__init__.py checked them)."""
     config = VAEConfig(hidden=hidden, latent=args.latent)
 
     x, _ = load_mnist("train")
@@ -253,7 +198,7 @@ def main(argv=None):
                            "torch_threads": args.torch_threads or "own"})
 
     print(f"scratchvae {result['model']} VAE on {result['backend']}, batch {args.batch_size}, {steps} steps per epoch")
-    print(_machine_line(info))
+    print(machine_line(info))
     w = 31                                         # one label column, so the figures line up
     print(f"  {f'epoch, fast path (median of {args.epochs})':{w}s} {epoch_s:8.3f} s   "
           f"{result['images_per_second']:9,.0f} images/s")
@@ -272,53 +217,11 @@ def main(argv=None):
     print(f"  {'per step, ms (median)':{w}s} {'fast':>8s}  {'textbook':>8s}    matmuls alone {profile['matmuls']:.3f}")
     for key, label in (("objective", "forward + backward"), ("optimizer", "Adam step"), ("bce", "  of which BCE")):
         print(f"    {label:{w - 2}s} {fast_ms[key]:8.3f}  {text_ms[key]:8.3f}")
-    if args.json:
-        cli.write_text(args.json, json.dumps(result, indent=1))
-    return 0
+    return result
 
 
-def _machine_line(info):
+def machine_line(info):
     env = " ".join(f"{k}={v}" for k, v in info["blas_env"].items()) or "no *_NUM_THREADS set"
     gpu = f"; GPU {info['gpu']}" if "gpu" in info else ""
     return (f"  machine: {info['cpu']}, {info['cpu_cores']} cores; BLAS {info['blas']} ({env}); NumPy "
             f"{info['numpy']}; fused kernels: {info['fast_engine']}{gpu}")
-
-
-def _iwae(args):
-    """--recipe iwae: the IWAE paper's recipe beside its PyTorch reference (bench_iwae.py)."""
-    info = machine()
-    result = {**info, "backend": backend.name(),
-              **bench_iwae.run(args.layers, args.objective, args.k, args.steps, args.warmup, args.rounds,
-                               args.torch, args.torch_script, fast=not args.textbook,
-                               torch_threads=args.torch_threads)}
-    title, *lines = bench_iwae.report(result).split("\n")
-    print("\n".join([title, _machine_line(info), *lines]))
-    if args.json:
-        cli.write_text(args.json, json.dumps(result, indent=1))
-    return 0
-
-
-def _torch_threads(text, ours, parser):
-    """--torch-threads: 'same' -> scratchvae's thread count, 'own' -> None (torch decides), N -> N."""
-    if text == "same":
-        return ours
-    if text == "own":
-        return None
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        parser.error(f"--torch-threads must be same, own or a whole number >= 1, got {text!r}")
-    return n
-
-
-def _bench_bytes(**sizes):
-    """Estimated bytes of the benchmarked VAE with Adam, one batch, and MNIST itself."""
-    hidden, J, batch = sizes["--hidden"], sizes["--latent"], sizes["--batch-size"]
-    widths = [784, *hidden, 2 * J] + [J, *hidden[::-1], 784]
-    return cli.mlp_bytes(widths, batch) + 4 * 784 * 60000
-
-
-if __name__ == "__main__":
-    raise SystemExit(cli.run_main("python -m scratchvae.bench", main))

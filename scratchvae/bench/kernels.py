@@ -1,4 +1,4 @@
-"""Which CPU engine for which kernel? `python -m scratchvae.fast.microbench` measures them side by side.
+"""Which CPU engine for which kernel? `python -m scratchvae.bench --recipe kernels` measures them side by side.
 
 For each hot chain of a default VAE step (Adam over 652,824 weights, the BCE on 128 x 784 logits,
 reparameterization + KL on 128 x 20, bias + ReLU on 128 x 400 and its backward) it times:
@@ -18,12 +18,11 @@ import time
 
 import numpy as np
 
-from ..cli import ArgumentParser, UsageError, run_main
+from ..fast import adam as fast_adam
+from ..fast import bce as fast_bce
+from ..fast import dense_act, engine, latent
 from ..nn import optim
 from ..nn.activations import sigmoid
-from . import adam as fast_adam
-from . import bce as fast_bce
-from . import dense_act, engine, latent
 
 
 def _numexpr():
@@ -170,25 +169,17 @@ def measure(chains, rounds):
     return {key: 1e3 * statistics.median(ts) for key, ts in times.items()}
 
 
-def main(argv=None):
-    p = ArgumentParser(prog="python -m scratchvae.fast.microbench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--rounds", type=int, default=200, help="interleaved rounds (the median is reported)")
-    args = p.parse_args(argv)
-    if args.rounds < 1:
-        raise UsageError(f"--rounds must be at least 1 (the median of that many timings), got {args.rounds}")
+def run(rounds):
+    """--recipe kernels: time every kernel in every engine installed, `rounds` interleaved rounds; print the table."""
     ne, nb = _numexpr(), _numba()
     chains = kernels(ne, nb)
-    ms = measure(chains, args.rounds)
+    ms = measure(chains, rounds)
     columns = ["textbook", "numpy", "numexpr", "numba"]
-    print(f"median ms per call over {args.rounds} interleaved rounds, float32; "
+    print(f"median ms per call over {rounds} interleaved rounds, float32; "
           f"numexpr {getattr(ne, '__version__', 'not installed')}, numba {getattr(nb, '__version__', 'not installed')}")
     print(f"{'kernel':20s}" + "".join(f"{c:>10s}" for c in columns) + "   fastest")
     for chain in chains:
         row = [ms.get((chain, c)) for c in columns]
         best = min((t, c) for t, c in zip(row, columns) if t is not None)[1]
         print(f"{chain:20s}" + "".join("        --" if t is None else f"{t:10.3f}" for t in row) + f"   {best}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(run_main("python -m scratchvae.fast.microbench", main))
+    return ms
