@@ -37,6 +37,7 @@ An *_NUM_THREADS environment variable sets the pools' size when NumPy loads; a c
 (default or given) then wins over it, because it is applied after. threadpoolctl is the
 well-kept library for this (it is what scikit-learn uses); nothing here is written by hand.
 """
+import contextlib
 import os
 import statistics
 import time
@@ -101,9 +102,17 @@ def tuner():
     return _tuner
 
 
+@contextlib.contextmanager
 def limited(n):
-    """A context manager: n threads inside the `with` block, the previous numbers after it."""
-    return threadpool_limits(limits=check(n, "threads.limited(n)"))
+    """A context manager: n threads inside the `with` block (an auto policy's Tuner is set aside there,
+    so nothing changes the count), the previous numbers and policy after it."""
+    global _tuner
+    saved, _tuner = _tuner, None
+    try:
+        with threadpool_limits(limits=check(n, "threads.limited(n)")):
+            yield n
+    finally:
+        _tuner = saved
 
 
 def current():

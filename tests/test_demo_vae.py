@@ -83,6 +83,16 @@ def test_benchmark_reports_its_figures(tmp_path, capsys):
     assert result["blas_threads"] == 1 and set(result["epoch_seconds_by_threads"]) == {"1", "2"}
     assert result["epoch_seconds_by_threads"]["1"] == result["epoch_seconds"]
     assert "epoch, fast path, 1 BLAS thread " in out and "epoch, fast path, 2 BLAS threads" in out
+    assert result["blas_threads_chosen"] == 1 and result["tuner_medians_ms"] == {}
+
+
+def test_the_benchmark_at_auto_threads_says_what_was_chosen(tmp_path, capsys):
+    assert bench.main(["--threads", "auto", "--epochs", "1", "--images", "2048", "--hidden", "32", "--json",
+                       str(tmp_path / "b.json")]) == 0
+    result = json.loads((tmp_path / "b.json").read_text())
+    assert result["blas_threads"] == "auto" and result["blas_threads_chosen"] in (1, 2)
+    assert set(result["tuner_medians_ms"]) <= {"1", "2"} and result["tuner_medians_ms"]
+    assert f"--threads auto (auto chose {result['blas_threads_chosen']})" in capsys.readouterr().out
 
 
 def test_matmul_shapes_of_the_default_vae():
@@ -92,8 +102,9 @@ def test_matmul_shapes_of_the_default_vae():
     assert len(shapes) == 11                       # 4 forward, 4 weight gradients, 3 input gradients
 
 
-def test_the_torch_reference_runs_on_the_same_threads_unless_told(tmp_path):
-    """--torch-threads same (the default) hands the reference scratchvae's thread count; own hands nothing."""
+def test_the_torch_reference_runs_at_its_own_default_unless_told(tmp_path):
+    """--torch-threads own (the default: each library as shipped) hands the reference nothing; same hands it
+    scratchvae's thread count, which needs a number (auto measures: there is nothing to copy)."""
     fake = tmp_path / "fake_vae.py"
     fake.write_text("import sys\nfor e in range(int(sys.argv[1])):\n"
                     "    print('epoch', e, 'epoch_s', 1.0 + len(sys.argv) + e)\n")     # epoch_s tells the argv
@@ -102,6 +113,8 @@ def test_the_torch_reference_runs_on_the_same_threads_unless_told(tmp_path):
     assert bench._torch_threads("4", 1, None) == 4
     with pytest.raises(cli.UsageError, match="--torch-threads must be same, own or a whole number"):
         bench.main(["--torch-threads", "none"])
+    with pytest.raises(cli.UsageError, match="--torch-threads same needs a number of --threads to copy"):
+        bench.main(["--threads", "auto", "--torch-threads", "same"])
 
 
 def test_iwae_recipe_benchmark_reports_its_ratio_to_a_reference(tmp_path, capsys):
@@ -114,7 +127,7 @@ def test_iwae_recipe_benchmark_reports_its_ratio_to_a_reference(tmp_path, capsys
     out = tmp_path / "r.json"
     assert bench.main(["--recipe", "iwae", "--layers", "2", "--k", "3", "--objective", "vae", "--steps", "6",
                        "--warmup", "2", "--rounds", "2", "--torch", sys.executable, "--torch-script", str(fake),
-                       "--json", str(out)]) == 0
+                       "--torch-threads", "1", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["torch_step_ms"] == pytest.approx(100.0) and result["torch_threads"] == 1
     assert len(result["round_seconds"]) == 2 == len(result["torch_round_seconds"]) and result["timed_steps"] == 6

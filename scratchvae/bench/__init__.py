@@ -13,7 +13,7 @@ Nothing here asserts a time; the figures are for people.
     python -m scratchvae.bench                         # NumPy, median of 3 epochs after a warm-up
     python -m scratchvae.bench --torch ~/torchref/bin/python
     python -m scratchvae.bench --backend cupy --batch-size 512
-    python -m scratchvae.bench --threads 2             # every figure with 2 BLAS threads (default 1)
+    python -m scratchvae.bench --threads 2             # the main figures with 2 BLAS threads (default auto)
     python -m scratchvae.bench --recipe iwae --layers 2 --k 5 --torch ~/torchref/bin/python
     python -m scratchvae.bench --recipe kernels --rounds 300
 
@@ -48,9 +48,9 @@ def main(argv=None):
                    help="a Python with torch installed: also time the PyTorch reference in this run")
     p.add_argument("--torch-script", default=None, help="the PyTorch reference script (default: the recipe's "
                    "in demos/reference/)")
-    p.add_argument("--torch-threads", default="same", metavar="same|own|N",
-                   help="threads of the PyTorch reference: the same number as scratchvae's --threads, so both "
-                        "use the same cores; own (torch's default, one per core); or N")
+    p.add_argument("--torch-threads", default="own", metavar="own|same|N",
+                   help="threads of the PyTorch reference: own (torch's default, one per core: each library "
+                        "as shipped); same (scratchvae's --threads when it is a number); or N")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     p.add_argument("--layers", type=int, choices=(1, 2), default=1, help="--recipe iwae: stochastic layers")
     p.add_argument("--k", type=int, default=1, help="--recipe iwae: importance samples per image")
@@ -139,8 +139,11 @@ def check_torch_python(python, script, needs_torch):
 
 
 def _torch_threads(text, ours, parser):
-    """--torch-threads: 'same' -> scratchvae's thread count, 'own' -> None (torch decides), N -> N."""
+    """--torch-threads: 'own' -> None (torch decides), 'same' -> scratchvae's thread count, N -> N."""
     if text == "same":
+        if ours == "auto":
+            parser.error("--torch-threads same needs a number of --threads to copy; scratchvae's is auto "
+                         "(it measures): pass --threads N, or --torch-threads own or N")
         return ours
     if text == "own":
         return None

@@ -171,15 +171,19 @@ def run(args, hidden):
     x = backend.asarray(x[:args.images])
     steps = -(-x.shape[0] // args.batch_size)
     info = machine()
-    epoch_s, loss = time_training(config, x, args.batch_size, args.epochs)
-    by_threads = {args.threads: epoch_s}          # the fast path's epoch at 1 and 2 BLAS threads as well
+    epoch_s, loss = time_training(config, x, args.batch_size, args.epochs)    # at the command's --threads
+    tuner = threads.tuner()                       # --threads auto (the default): the count it kept
+    chosen = tuner.chosen if tuner is not None else args.threads
+    by_threads = {} if tuner is not None else {chosen: epoch_s}   # the fast path at 1 and 2 BLAS threads, fixed
     for n in (1, 2):
-        if n not in by_threads:
-            with threads.limited(n):
-                by_threads[n] = time_training(config, x, args.batch_size, args.epochs)[0]
+        if n in by_threads:
+            continue
+        with threads.limited(n):
+            by_threads[n] = time_training(config, x, args.batch_size, args.epochs)[0]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024     # before the textbook run's temporaries
     shapes = matmul_shapes(VAE(config), args.batch_size)
-    floor_s = time_floor(shapes, steps, backend.float_dtype())
+    with threads.limited(chosen):                 # the products alone, at the count the epoch ran with
+        floor_s = time_floor(shapes, steps, backend.float_dtype())
     text_s, text_loss = time_training(config, x, args.batch_size, args.epochs, fast=False)
     profile = {"fast": profile_step(config, x, args.batch_size, True),
                "textbook": profile_step(config, x, args.batch_size, False),
@@ -189,7 +193,8 @@ def run(args, hidden):
               "images_per_second": x.shape[0] / epoch_s, "textbook_epoch_seconds": text_s,
               "matmul_floor_seconds": floor_s, "matmuls_per_step": len(shapes), "ratio_to_floor": epoch_s / floor_s,
               "peak_rss_mb": peak_mb, "last_train_loss": loss, "textbook_last_train_loss": text_loss,
-              "step_ms": profile, "blas_threads": args.threads,
+              "step_ms": profile, "blas_threads": args.threads, "blas_threads_chosen": chosen,
+              "tuner_medians_ms": {str(n): 1e3 * t for n, t in (tuner.medians if tuner else {}).items()},
               "epoch_seconds_by_threads": {str(n): t for n, t in sorted(by_threads.items())}}
     if args.torch:
         torch_s = time_torch(args.torch, args.torch_script, args.epochs, args.torch_threads)
@@ -200,14 +205,15 @@ def run(args, hidden):
     print(f"scratchvae {result['model']} VAE on {result['backend']}, batch {args.batch_size}, {steps} steps per epoch")
     print(machine_line(info))
     w = 31                                         # one label column, so the figures line up
+    how = f"auto chose {chosen}" if tuner is not None else f"{chosen}"
     print(f"  {f'epoch, fast path (median of {args.epochs})':{w}s} {epoch_s:8.3f} s   "
-          f"{result['images_per_second']:9,.0f} images/s")
+          f"{result['images_per_second']:9,.0f} images/s   --threads {args.threads} ({how})")
     for n in (1, 2):
         print(f"  {f'epoch, fast path, {n} BLAS thread' + 's' * (n > 1):{w}s} {by_threads[n]:8.3f} s   "
               f"ratio {by_threads[n] / by_threads[1]:.2f} (to 1 thread)")
     print(f"  {'epoch, textbook code':{w}s} {text_s:8.3f} s   ratio {text_s / epoch_s:.2f} (textbook / fast)")
     print(f"  {f'matmul floor ({len(shapes)} per step)':{w}s} {floor_s:8.3f} s   ratio {result['ratio_to_floor']:.2f}"
-          " (fast / floor)")
+          f" (fast / floor, both at {chosen} thread{'s' * (chosen != 1)})")
     if "torch_epoch_seconds" in result:
         who = f"{args.torch_threads} thread(s)" if args.torch_threads else "its own threads"
         print(f"  {f'PyTorch reference, {who}':{w}s} {result['torch_epoch_seconds']:8.3f} s   "
