@@ -132,10 +132,15 @@ x_bin = binarized_test_set(x_test, seed=seed)                       # the same b
 # $$A_u = \operatorname{Var}_x\big(\mathbb{E}_{q}[u \mid x]\big),$$
 #
 # and the paper calls a unit active when $A_u > 0.01$. For $h_2$ the scale has a meaning: by the law of total
-# variance, $\operatorname{Var}(u) = \operatorname{Var}_x(\mathbb{E}_q[u \mid x]) + \mathbb{E}_x[\operatorname{Var}_q(u
-# \mid x)]$, and if the codes of all images together spread like the prior $\mathcal{N}(0, 1)$ then $\operatorname{Var}
-# (u) \approx 1$, so $A_u$ is roughly the share of the unit's variance that the image decides. $A_u = 0.01$ is a
-# posterior mean that moves by about $\sqrt{0.01} = 0.1$ prior standard deviations across images: a low bar.
+# variance,
+#
+# $$\operatorname{Var}(u) = \operatorname{Var}_x\big(\mathbb{E}_q[u \mid x]\big)
+#   + \mathbb{E}_x\big[\operatorname{Var}_q(u \mid x)\big],$$
+#
+# and if the codes of all images together spread like the prior $\mathcal{N}(0, 1)$ then
+# $\operatorname{Var}(u) \approx 1$, so $A_u$ is roughly the share of the unit's variance that the image decides.
+# $A_u = 0.01$ is a posterior mean that moves by about $\sqrt{0.01} = 0.1$ prior standard deviations across images:
+# a low bar.
 # ($h_1$'s prior $p(h_1 \mid h_2)$ has no fixed scale, so its $A_u$ have no such reading.) The cell prints, per
 # layer, how many units pass 0.01 and 0.1, the median and the largest activity, and draws every unit's $A_u$.
 
@@ -182,9 +187,9 @@ plt.show()
 #    $h_2$) and the part within them (decided by $h_1$ given $h_2$), by the law of total variance; and name each
 #    image's digit with a linear classifier trained on pixels (`LinearProbe`, as in notebook 08), to see how often
 #    two images of one row show the same digit, against two images from anywhere.
-# 2. **From test digits.** Encode each test digit, keep only its $h_2 = \mathbb{E}_q[h_2 \mid x]$, draw $h_1 \sim
-#    p(h_1 \mid h_2)$ and decode: how often is the result still the digit we started from? Compare with decoding $h_1 =
-#    \mathbb{E}_q[h_1 \mid x]$ itself (the reconstruction).
+# 2. **From test digits.** Encode each test digit, keep only its $h_2 = \mathbb{E}_q[h_2 \mid x]$, draw
+#    $h_1 \sim p(h_1 \mid h_2)$ and decode: how often is the result still the digit we started from? Compare with
+#    decoding $h_1 = \mathbb{E}_q[h_1 \mid x]$ itself (the reconstruction).
 
 # %%
 probe = LinearProbe(784, 10, l2=1e-2)                                # a digit namer for pictures: pixels -> class
@@ -261,8 +266,9 @@ plt.show()
 #
 # 1. **$\mathcal{L}_k \le \log p(x)$.** $\log$ is concave, so $\mathbb{E}[\log Y] \le \log \mathbb{E}[Y]$ (Jensen);
 #    with $Y = \frac{1}{k}\sum_i w_i$, $\mathcal{L}_k \le \log \mathbb{E}[Y] = \log p(x)$.
-# 2. **$\mathcal{L}_1$ is the ELBO.** With one sample, $\mathcal{L}_1 = \mathbb{E}_q[\log w] = \mathbb{E}_q[\log p(x
-#    \mid h) + \log p(h) - \log q(h \mid x)]$, the ELBO of notebook 04 written with every term at a sample.
+# 2. **$\mathcal{L}_1$ is the ELBO.** With one sample,
+#    $\mathcal{L}_1 = \mathbb{E}_q[\log w] = \mathbb{E}_q[\log p(x \mid h) + \log p(h) - \log q(h \mid x)]$,
+#    the ELBO of notebook 04 written with every term at a sample.
 # 3. **$\mathcal{L}_k \le \mathcal{L}_{k+1}$.** The mean of $k + 1$ weights is the mean, over the $k + 1$ ways of
 #    leaving one weight out, of the mean of the other $k$ (each $w_i$ appears in $k$ of those $k + 1$ means):
 #
