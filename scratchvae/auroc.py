@@ -37,21 +37,47 @@ def midranks(scores):
     return ranks
 
 
-def auroc(scores, is_positive):
-    """AUROC of scores (N,) for the labels is_positive (N,) bool: P(positive outscores negative), ties 1/2."""
+def _checked(where, scores, is_positive):
     scores = np.asarray(scores, dtype=np.float64)
     is_positive = np.asarray(is_positive)
     if scores.ndim != 1 or is_positive.shape != scores.shape:
-        raise ValueError(f"auroc: scores and is_positive must be 1-D of one length, got shapes "
+        raise ValueError(f"{where}: scores and is_positive must be 1-D of one length, got shapes "
                          f"{scores.shape} and {is_positive.shape}")
     if is_positive.dtype != bool:
-        raise TypeError(f"auroc: is_positive must be a boolean array, got dtype {is_positive.dtype}")
+        raise TypeError(f"{where}: is_positive must be a boolean array, got dtype {is_positive.dtype}")
     if not np.all(np.isfinite(scores)):
-        raise ValueError(f"auroc: scores must be finite, found {int((~np.isfinite(scores)).sum())} NaN/inf")
+        raise ValueError(f"{where}: scores must be finite, found {int((~np.isfinite(scores)).sum())} NaN/inf")
     P = int(is_positive.sum())
     N = scores.shape[0] - P
     if P == 0 or N == 0:
-        raise ValueError(f"auroc: needs at least one positive and one negative, got {P} and {N}")
+        raise ValueError(f"{where}: needs at least one positive and one negative, got {P} and {N}")
+    return scores, is_positive, P, N
+
+
+def auroc(scores, is_positive):
+    """AUROC of scores (N,) for the labels is_positive (N,) bool: P(positive outscores negative), ties 1/2."""
+    scores, is_positive, P, N = _checked("auroc", scores, is_positive)
     R = midranks(scores)[is_positive].sum()
     U = R - P * (P + 1) / 2.0
     return float(U / (P * N))
+
+
+def placements(scores, is_positive):
+    """DeLong's placements: V (P,), the fraction of negatives each positive beats, and W (N,), the
+    fraction of positives that beat each negative (ties 1/2). mean(V) = mean(W) = AUROC."""
+    scores, is_positive, P, N = _checked("placements", scores, is_positive)
+    ranks = midranks(scores)                                          # (P + N,) among all
+    V = (ranks[is_positive] - midranks(scores[is_positive])) / N      # (P,) negatives below, ties 1/2
+    W = 1.0 - (ranks[~is_positive] - midranks(scores[~is_positive])) / P   # (N,) positives above
+    return V, W
+
+
+def auroc_standard_error(scores, is_positive):
+    """DeLong's standard error of auroc(scores, is_positive): sqrt(var(V) / P + var(W) / N).
+
+    Needs at least two positives and two negatives (a sample variance of one number is undefined)."""
+    V, W = placements(scores, is_positive)
+    if len(V) < 2 or len(W) < 2:
+        raise ValueError(f"auroc_standard_error: needs at least two positives and two negatives, "
+                         f"got {len(V)} and {len(W)}")
+    return float(np.sqrt(V.var(ddof=1) / len(V) + W.var(ddof=1) / len(W)))

@@ -151,3 +151,18 @@ def test_paper_schedule():
     assert stage_at(sched, 3280) is None
     with pytest.raises(ValueError, match="k must be"):
         DeepVAEConfig(k=0)
+
+
+def test_generate_draws_h1_from_p_h1_given_h2_and_returns_the_mean_image():
+    """One h2 held, 20,000 draws of h1: their mean and variance are p(h1|h2)'s; x_mean is sigmoid(logits(h1))."""
+    model = DeepVAE(DeepVAEConfig(n_in=6, hidden=((5,), (4,)), latent=(3, 2), seed=1), dtype=F64)
+    h2 = np.repeat(np.array([[0.4, -1.2]]), 20_000, axis=0)
+    x_mean, (h1, h2_back) = model.generate(h2, np.random.default_rng(0))
+    stats = model.p_nets[1].forward(h2[:1])                                     # (1, 6) = [mu, logvar] of h1
+    mu, var = stats[0, :3], np.exp(stats[0, 3:])
+    np.testing.assert_allclose(h1.mean(axis=0), mu, atol=4 * np.sqrt(var.max() / 20_000))
+    np.testing.assert_allclose(h1.var(axis=0), var, rtol=0.05)
+    np.testing.assert_allclose(x_mean, 1 / (1 + np.exp(-model.p_nets[0].forward(h1))), rtol=1e-12)
+    np.testing.assert_array_equal(h2_back, h2)
+    with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
+        model.generate(np.zeros((4, 3)), np.random.default_rng(0))

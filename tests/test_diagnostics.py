@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from scratchvae import backend, checkpoint, diagnostics
-from scratchvae.auroc import auroc, midranks
+from scratchvae.auroc import auroc, auroc_standard_error, midranks, placements
 from scratchvae.models.cvae import CVAE, CVAEConfig, one_hot, pack
 from scratchvae.models.iwae import _log_mean_exp
 from scratchvae.models.probe import LinearProbe
@@ -91,6 +91,38 @@ def test_auroc_extremes_and_errors():
         auroc(np.arange(3.0), np.zeros(3, bool))
     with pytest.raises(TypeError, match="boolean"):
         auroc(np.arange(3.0), np.array([0, 1, 1]))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_placements_are_the_pair_counts_of_each_example(seed):
+    """DeLong's V_i and W_j from ranks against the double sum they stand for, with ties."""
+    rng = np.random.default_rng(seed)
+    scores = rng.integers(0, 5, size=60).astype(float)
+    positive = rng.random(60) < 0.4
+    positive[:2] = [True, False]
+    pos, neg = scores[positive], scores[~positive]
+    psi = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])      # (P, N)
+    V, W = placements(scores, positive)
+    np.testing.assert_allclose(V, psi.mean(axis=1), atol=1e-12)
+    np.testing.assert_allclose(W, psi.mean(axis=0), atol=1e-12)
+    assert V.mean() == pytest.approx(auroc(scores, positive), abs=1e-12)
+
+
+def test_auroc_standard_error_matches_the_spread_over_fresh_test_sets():
+    """The SE is the standard deviation of the AUROC over repeated test sets: 2000 of them, binormal
+    scores (positives shifted by 1, AUROC about 0.76), 40 positives and 160 negatives."""
+    rng = np.random.default_rng(0)
+    positive = np.arange(200) < 40
+    found, se = [], []
+    for _ in range(2000):
+        scores = rng.standard_normal(200) + positive
+        found.append(auroc(scores, positive))
+        se.append(auroc_standard_error(scores, positive))
+    spread = np.std(found, ddof=1)                         # about 0.041; its own sampling error is about 1.6 %
+    assert np.mean(se) == pytest.approx(spread, rel=0.06)
+    assert np.mean(found) == pytest.approx(0.760, abs=0.004)   # Phi(1 / sqrt(2)), the binormal AUROC
+    with pytest.raises(ValueError, match="at least two positives"):
+        auroc_standard_error(np.arange(4.0), np.array([True, False, False, False]))
 
 
 # ---- softmax cross-entropy and the linear probe -----------------------------------------------

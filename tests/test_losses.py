@@ -12,6 +12,7 @@ from scratchvae.nn.kl import gaussian_kl
 from scratchvae.nn.losses import (
     bce_with_logits,
     bce_with_logits_per_example,
+    bernoulli_entropy_per_example,
     gaussian_nll,
     gaussian_nll_per_example,
     l1_penalty,
@@ -154,3 +155,20 @@ def test_negative_weights_are_refused():
         l1_penalty(np.ones((1, 1)), -1.0)
     with pytest.raises(ValueError, match="sigma must be > 0"):
         gaussian_nll(np.ones((1, 1)), np.ones((1, 1)), 0.0)
+
+
+def test_bernoulli_entropy_is_the_least_bce_a_grey_image_can_have():
+    """sum_d H(x_d): log 2 per pixel at 0.5, 0 for bits, and below the BCE at every other logit."""
+    x = np.array([[0.5, 0.5, 0.0, 1.0], [0.1, 0.9, 0.3, 0.0]])
+    H = bernoulli_entropy_per_example(x)
+    assert H[0] == pytest.approx(2 * math.log(2), rel=1e-14)
+    t = np.array([0.1, 0.9, 0.3])
+    assert H[1] == pytest.approx(float(np.sum(-t * np.log(t) - (1 - t) * np.log(1 - t))), rel=1e-14)
+    assert bernoulli_entropy_per_example(np.array([[0.0, 1.0, 1.0]]))[0] == 0.0
+    # the BCE at logits = logit(x) (clipped at the bits) reaches the floor; any other logits stay above it
+    logits = np.log(np.clip(x, 1e-30, 1)) - np.log(np.clip(1 - x, 1e-30, 1))
+    np.testing.assert_allclose(bce_with_logits_per_example(logits, x), H, atol=1e-12)
+    others = logits + np.random.default_rng(0).normal(0, 0.5, size=(200, *x.shape))
+    assert all(np.all(bce_with_logits_per_example(o, x) > H) for o in others)
+    with pytest.raises(ValueError, match=r"values in \[0, 1\]"):
+        bernoulli_entropy_per_example(np.array([[0.5, 1.5]]))

@@ -5,6 +5,8 @@ Models"; Kingma, Rezende, Mohamed & Welling (2014), "Semi-supervised Learning wi
 Models" (their model M2 with the label observed). The lecture's section 2: a generative model of P(X|Y).
 
 Generative model:   z ~ p(z) = N(0, I),      x ~ p(x|z, y) = Bernoulli(sigmoid(f_dec([z, y])))
+(Sohn et al. learn a conditional prior p(z|y), a network of its own, and their KL is to it; here the
+prior is N(0, I) whatever y is, as in Kingma et al.'s M2.)
 Inference model:    q(z|x, y) = N(mu, diag(exp(logvar))),   [mu, logvar] = f_enc([x, y])
 with y one-hot (K classes) and [a, b] the concatenation along the features. The bound is the VAE's,
 with y on the right of every bar:

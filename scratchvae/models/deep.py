@@ -291,6 +291,32 @@ class DeepVAE(Model):
                 self.train()
         return means
 
+    # ---- what the generative model draws -------------------------------------------------------
+
+    def generate(self, h_top, rng):
+        """Ancestral sampling from a given top layer down: h_l ~ p(h_l | h_{l+1}) for l = L-1, ..., 1, then
+        the mean image sigmoid(logits(h1)) of p(x|h1). h_top (N, J_L), from the prior or from q.
+        Returns (x_mean (N, D), [h1, ..., h_L]). Holding h_top and drawing again shows what the lower layers
+        decide; one layer has nothing to draw (x_mean is then a function of h_top)."""
+        xp = backend.array_module(h_top)
+        J = self.config.latent
+        if h_top.ndim != 2 or h_top.shape[1] != J[-1]:
+            raise ValueError(f"DeepVAE.generate: h_top must have shape (N, {J[-1]}), the top layer's size, "
+                             f"got {tuple(h_top.shape)}")
+        training = self.training
+        self.eval()
+        try:
+            h = [backend.asarray(h_top, dtype=self.dtype)]
+            for l in range(self.n_layers - 1, 0, -1):                        # h_l from h_{l+1}
+                mu, logvar = _split(self.p_nets[l].forward(h[0]), J[l - 1])  # (N, J_l) each
+                eps = rng.standard_normal(mu.shape, dtype=self.dtype)
+                h.insert(0, mu + xp.exp(0.5 * logvar) * eps)                 # reparameterized draw
+            x_mean = sigmoid(self.p_nets[0].forward(h[0]))                   # (N, D)
+        finally:
+            if training:
+                self.train()
+        return x_mean, h
+
 
 def active_units(means, threshold=ACTIVE_THRESHOLD):
     """The paper's count (Burda et al. 2016, Section 5.2) for each stochastic layer: unit u is active if

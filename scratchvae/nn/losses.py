@@ -21,6 +21,13 @@ literature reports (nats per image for the likelihoods), and the gradient carrie
                                 (any value in [-1, 1] is a valid subgradient there; 0 keeps
                                  exact zeros at zero, which is what a sparse code wants)
 
+    bernoulli_entropy_per_example(x)   sum_d H(x_d), H(t) = -t log t - (1 - t) log(1 - t), 0 log 0 = 0   (N,)
+                                the least value bce_with_logits can take on a row x: the cross-entropy
+                                -t log p - (1 - t) log(1 - p) is smallest at p = t, where it equals H(t).
+                                0 for binary x; for grey levels, a floor under the score that no model
+                                can go below, set by the image alone (a grey-level image is not a
+                                Bernoulli outcome, so this "likelihood" is not a normalised one)
+
 The BCE is computed from logits, never from probabilities: log(sigmoid(l)) underflows to
 log(0) = -inf for l below about -100 in float32, while the form above only exponentiates
 -|l| <= 0 and stays finite for any finite logit.
@@ -95,6 +102,20 @@ def bce_with_logits_per_example(logits, x):
     _check_pair("bce_with_logits_per_example", "logits", logits, x)
     xp = backend.array_module(logits)
     return xp.sum(xp.maximum(logits, 0) - x * logits + xp.log1p(xp.exp(-xp.abs(logits))), axis=1)
+
+
+def bernoulli_entropy_per_example(x):
+    """sum_d H(x_d) for each row of x (N, D) in [0, 1], shape (N,) float64: min over logits of the BCE of x."""
+    check_rows("bernoulli_entropy_per_example", "x", check_array("bernoulli_entropy_per_example", "x", x, ndim=2))
+    xp = backend.array_module(x)
+    if bool(xp.any((x < 0) | (x > 1))):
+        raise ValueError("bernoulli_entropy_per_example: x must hold values in [0, 1] (grey levels or bits), "
+                         f"found values from {float(x.min())} to {float(x.max())}")
+    t = x.astype(xp.float64)
+    inner = (t > 0) & (t < 1)                                  # H(0) = H(1) = 0: 0 log 0 taken as 0
+    s = xp.where(inner, t, 0.5)                                # a safe argument for the logs elsewhere
+    h = xp.where(inner, -s * xp.log(s) - (1 - s) * xp.log1p(-s), 0.0)   # (N, D) nats
+    return h.sum(axis=1)
 
 
 def gaussian_nll_per_example(x_hat, x, sigma=1.0):
