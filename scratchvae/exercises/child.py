@@ -156,7 +156,7 @@ def where(tb_or_stack, folder):
 
 def _inside(filename, folder):
     try:
-        return Path(filename).resolve().parent == folder
+        return Path(filename).is_absolute() and Path(filename).resolve().parent == folder
     except (OSError, ValueError):
         return False
 
@@ -166,14 +166,15 @@ def describe(err, folder):
     if isinstance(err, wire.Refused):
         return {"kind": "TypeError", "type": "TypeError", "text": f"your code returned {err}", "code": None,
                 "where": None}
-    kind = ("NoForwardError" if isinstance(err, NoForwardError) else
-            type(err).__name__ if type(err).__module__ == "builtins" else "Exception")
+    builtin = next(c for c in type(err).__mro__ if c.__module__ == "builtins")     # MemoryError for NumPy's
+    kind = "NoForwardError" if isinstance(err, NoForwardError) else builtin.__name__
     code = getattr(err, "code", None) if isinstance(err, SystemExit) else None
     try:
         text = str(err)[:2000]
     except Exception:                              # noqa: BLE001 (a __str__ of yours that raises)
         text = "(its message could not be shown)"
-    return {"kind": kind, "type": type(err).__name__[:80], "text": text,
+    shown = type(err).__name__ if not type(err).__name__.startswith("_") else builtin.__name__
+    return {"kind": kind, "type": shown[:80], "text": text,
             "code": code if isinstance(code, SCALARS) else repr(code)[:200],
             "where": where(traceback.walk_tb(err.__traceback__), folder)}
 
@@ -249,7 +250,7 @@ def main(rfd, wfd, limits):
     def reporting_exit(code=0):
         if os.getpid() == me:
             try:
-                here = where(traceback.walk_stack(None), folder)
+                here = where(reversed(list(traceback.walk_stack(sys._getframe()))), folder)
                 wire.send(wfd, {"exit": code if isinstance(code, int) else repr(code)[:80], "where": here},
                           table.handle)
             except Exception:                      # noqa: BLE001 (ending anyway)
