@@ -8,6 +8,8 @@ answer goes back over another, as plain data (wire.py):
     {"op": "call", "h": H, "m": "forward" | null,        a call, after the checker's own changes to your
      "a": [...], "k": {...}, "push": {...}, "err": {}}   objects' arrays ("push") are applied; NumPy's
                                                          error settings are the checker's ("err")
+    {"op": "many", "calls": [call, call, ...]}           several calls, one answer each (a training step's
+                                                         Adam updates: one message, not one per weight)
     answer: {"ok": VALUE, "state": {H: {attr: value}}, "inplace": {i: array}} or {"error": {...}}
 
 Objects that are not plain data (your classes, your instances, a cache you return) stay here, in a
@@ -108,9 +110,11 @@ def snapshot(v):
 
 
 def same(a, b):
+    """Equal in value and type (arrays: NaN where the other has NaN counts as equal)."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return type(a) is type(b) and a.shape == b.shape and a.dtype == b.dtype and \
-            bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+        if type(a) is not type(b) or a.shape != b.shape or a.dtype != b.dtype:
+            return False
+        return bool(np.array_equal(a, b)) or bool(a.dtype.kind == "f" and np.array_equal(a, b, equal_nan=True))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and type(a) is type(b):
@@ -182,6 +186,13 @@ def describe(err, folder):
 def serve(request, table, folder):
     """One request's answer (a dict), with whatever your code raised described."""
     op = request.get("op")
+    if op == "many":                                # several calls in one message: each answered, up to an error
+        answers = []
+        for call in request.get("calls", []):
+            answers.append(serve(call, table, folder))
+            if "error" in answers[-1]:
+                break
+        return {"ok": answers}
     try:
         if op == "load":
             return {"ok": load_file(folder / Path(request["file"]).name)}
