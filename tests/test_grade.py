@@ -6,7 +6,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -120,7 +119,7 @@ def test_feedback_names_each_behaviour_and_is_cut_where_it_printed_megabytes(gra
     assert "could not read your code's answer" in text("pickler")
     assert "more bytes of output cut" in text("printer") and (fb / "printer.txt").stat().st_size < 100_000
     assert "FAILING" in text("patcher") and "class/planted/ex03_mse.py" in text("planted")
-    assert (cls / "zed" / "ex03_mse.py").read_text() == "raise SystemExit(3)"   # it did write there, after zed was copied
+    assert (cls / "zed" / "ex03_mse.py").read_text() == "raise SystemExit(3)"   # written there after zed was copied
 
 
 def test_grading_twice_gives_the_same_csv_and_a_roster_flags_both_ways(tmp_path):
