@@ -47,8 +47,9 @@ class Table:
             h = len(self.objects) + 1
             self.objects[h], self.ids[id(obj)] = obj, h
         methods = sorted(n for n in dir(type(obj)) if not n.startswith("_") and callable(getattr(type(obj), n, None)))
+        names = sorted(n for n in dir(type(obj)) if not n.startswith("_") and n not in methods)
         return {"h": h, "type": getattr(type(obj), "__qualname__", "?")[:80], "c": callable(obj),
-                "layer": isinstance(obj, Layer), "inst": _instance(obj), "m": methods[:200]}
+                "layer": isinstance(obj, Layer), "inst": _instance(obj), "m": methods[:200], "names": names[:200]}
 
     def resolve(self, tree, decode):
         if "h" in tree:

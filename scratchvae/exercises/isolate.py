@@ -112,7 +112,7 @@ class Remote:
         r = self._r
         r.type, r.callable, r.layer, r.instance = str(info.get("type")), bool(info.get("c")), \
             bool(info.get("layer")), bool(info.get("inst"))
-        r.methods = set(info.get("m") or [])
+        r.methods, r.attrs = set(info.get("m") or []), set(info.get("names") or [])
 
     def __getattr__(self, name):
         r = self.__dict__["_r"]
@@ -122,6 +122,8 @@ class Remote:
             return r.state[name]
         if name in r.methods and r.instance:
             return lambda *args, **kwargs: r.session.call(self, name, args, kwargs)
+        if r.instance and not name.startswith("_") and name not in r.attrs:
+            raise AttributeError(f"your {r.type} has no attribute {name!r}")   # public ones are all in state
         return r.session.get(self, name)
 
     def __setattr__(self, name, value):

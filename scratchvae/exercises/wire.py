@@ -96,6 +96,8 @@ def decode(tree, arrays, resolve, depth=0):
         return tree
     if not isinstance(tree, dict) or len(tree) < 1:
         raise WireError(f"not a value: {str(tree)[:80]}")
+    if "h" in tree or "seq" in tree or "ns" in tree:              # an object: its description has other keys
+        return resolve(tree, lambda t: decode(t, arrays, resolve, depth + 1))
     if "f" in tree:
         if tree["f"] not in ("inf", "-inf", "nan"):
             raise WireError("a float that is not inf or nan")
@@ -121,8 +123,6 @@ def decode(tree, arrays, resolve, depth=0):
                 raise WireError("a dict key that is not a number or a string")
             out[key] = decode(pair[1], arrays, resolve, depth + 1)
         return out
-    if "h" in tree or "seq" in tree or "ns" in tree:
-        return resolve(tree, lambda t: decode(t, arrays, resolve, depth + 1))
     raise WireError(f"an unknown kind of value: {sorted(tree)[:3]}")
 
 
