@@ -243,8 +243,6 @@ def limit(spec):
             resource.setrlimit(getattr(resource, name), (value, value))
         except (ValueError, OSError, AttributeError) as err:
             notes.append(f"{name} could not be set here ({err}): that limit is not enforced")
-    if os.geteuid() == 0:
-        notes.append("running as root: RLIMIT_NPROC does not bind root (the system-call filter stops new processes)")
     return notes
 
 
@@ -257,6 +255,8 @@ def main(rfd, wfd, limits):
     note = seccomp.install()                        # after setrlimit: the filter forbids raising them again
     if note:
         notes.append(f"{note}: your code could start processes and signal other processes of this user")
+        if os.geteuid() == 0:
+            notes.append("running as root, where RLIMIT_NPROC does not bind: nothing limits new processes")
     real_exit = os._exit
 
     def reporting_exit(code=0):

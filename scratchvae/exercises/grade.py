@@ -29,6 +29,7 @@ from .runner import FAILING, NOT_STARTED, PASSING, report, shown
 from .track import TRACK, find
 
 NOT_SUBMITTED = "not submitted"
+NOTES = {}               # what the isolation could not enforce on this machine (said once, on stderr)
 STATUSES = (PASSING, FAILING, NOT_STARTED, TIMED_OUT, OUT_OF_MEMORY, CRASHED, NOT_SUBMITTED)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")          # OWASP: a cell starting with one is a formula
 TIME_LIMIT = 300.0       # seconds per exercise; exercise 9 (1 epoch, 10,000 images) takes ~20 s on a loaded 2-core box
@@ -153,6 +154,7 @@ def grade_one(name, folder, original, chosen, limits, options):
     for ex in chosen:
         result = run_job(ex, folder, options if ex.number == 9 else {}, limits, capture=True)
         statuses[ex.number] = result.status
+        NOTES.update(dict.fromkeys(result.notes))
         result.path = original / ex.file
         result.message = result.message.replace(str(folder), shown(original))
         text = report(result)
@@ -252,6 +254,8 @@ def do_grade(args):
             rows[name] = row(name, dict.fromkeys(w, NOT_SUBMITTED), chosen, w, "no folder")
             texts[name] = [f"No folder named {name} in {folder}: not submitted."]
     write(out, feedback, header(chosen), {**kept, **rows}, texts, w)
+    for note in NOTES:
+        print(f"grade: isolation: {note}", file=sys.stderr)
     took = time.monotonic() - start
     print(f"wrote {out} ({len(rows)} student(s) graded in {took:.0f} s) and the feedback in {feedback}/",
           file=sys.stderr)

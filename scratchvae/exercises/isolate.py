@@ -189,7 +189,7 @@ class Session:
         if self.broken:
             raise Broken(self.broken)
         try:
-            wire.send(self.w, request, self._handle)
+            wire.send(self.w, request, self._handle, self.deadline)
             answer = wire.receive(self.r, self._resolve, self.deadline, self.limits.answer_mb << 20)
         except wire.TimedOut:
             self.broken = "timed out"
@@ -207,10 +207,23 @@ class Session:
         raise Broken(self.broken)
 
     def _answer(self, answer, args=()):
-        """Apply an answer's state and in-place changes here; its value, or what your code raised, raised."""
+        """Apply an answer's state and in-place changes here; its value, or what your code raised, raised.
+        An answer that is not in the expected shape ends the session (fail closed)."""
+        try:
+            self._apply(answer, args)
+        except (ValueError, TypeError, KeyError, AttributeError) as err:
+            self.broken = f"unreadable: {type(err).__name__} in an answer"
+            raise Broken(self.broken) from None
+        if "error" in answer:
+            info = answer["error"] if isinstance(answer["error"], dict) else {}
+            self.memory |= info.get("kind") == "MemoryError"
+            raise _exception(info, self.folder)
+        return answer["ok"]
+
+    def _apply(self, answer, args):
         for h, attrs in (answer.get("state") or {}).items():
             remote = self.remotes.get(int(h))
-            if remote is None or not isinstance(attrs, dict):
+            if remote is None:
                 continue
             r = remote._r
             for name, value in attrs.items():
@@ -221,11 +234,6 @@ class Session:
             if i < len(args) and isinstance(args[i], np.ndarray) and isinstance(value, np.ndarray) and \
                     args[i].shape == value.shape and args[i].flags.writeable:
                 args[i][...] = value
-        if "error" in answer:
-            info = answer["error"] if isinstance(answer["error"], dict) else {}
-            self.memory |= info.get("kind") == "MemoryError"
-            raise _exception(info, self.folder)
-        return answer["ok"]
 
     def load(self, path):
         """Your file at `path` (in the workspace), imported in the child: a Remote module."""
@@ -415,7 +423,8 @@ def _override(result, exercise, folder, session):
     elif session.broken and session.broken.startswith("unreadable"):
         result.status = FAILING
         result.message = (f"{shown(path)}: the checker could not read your code's answer ({session.broken[12:]}): "
-                          "something in your file wrote to the checker's pipe; this counts as failing")
+                          "an answer far too large, or something in your file wrote to the checker's pipe; this "
+                          "counts as failing")
     elif status is not None and status < 0 and session.broken:
         name = signal.Signals(-status).name if -status in signal.valid_signals() else f"signal {-status}"
         extra = {"SIGXFSZ": f" (a file over the limit of {lim.file_mb} MB)"}.get(name, "")

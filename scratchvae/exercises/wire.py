@@ -185,11 +185,21 @@ def pipe():
     return r, w
 
 
-def send(fd, value, handle):
+def send(fd, value, handle, deadline=None):
+    """Write one message; with a deadline, TimedOut if the other side stops reading (a full pipe)."""
     buffers = [memoryview(b).cast("B") for b in message_buffers(value, handle)]
     buffers = [b for b in buffers if b.nbytes]
+    if deadline is not None:
+        os.set_blocking(fd, False)
     while buffers:
-        n = os.writev(fd, buffers[:512])
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([], [fd], [], left)[1]:
+                raise TimedOut()
+        try:
+            n = os.writev(fd, buffers[:512])
+        except BlockingIOError:
+            continue
         while n and n >= buffers[0].nbytes:
             n -= buffers.pop(0).nbytes
         if n:
