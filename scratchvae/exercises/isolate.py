@@ -24,7 +24,6 @@ The child is started with, each limit set soft = hard by the child itself before
     hang the checker.
 Where a limit cannot be set (RLIMIT_AS on macOS, the filter off Linux), Result.notes says so.
 """
-import builtins
 import os
 import shutil
 import signal
@@ -38,9 +37,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ..nn.layer import NoForwardError, Sequential
+from ..nn.layer import Sequential
 from . import wire
 from .child import merge, same, snapshot
+from .remote import Broken, Remote, exception, reached
 from .runner import FAILING, run, shown
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]      # the folder holding scratchvae/: the child imports the same
@@ -62,86 +62,6 @@ class Limits:
 
 class GraderError(Exception):
     """The checker itself could not run a child (no Python, no temporary folder): nothing a student did."""
-
-
-class Broken(Exception):
-    """The child can answer no more (it ended, timed out or broke the format); every later call raises this."""
-
-
-class RemoteError:
-    """Mixed into what the checker raises for an exception of your code (the class named like yours)."""
-
-
-_classes = {}
-
-
-def _exception(info, folder):
-    """The exception to raise here for one your code raised there (never its object: its description)."""
-    kind, text = info.get("kind"), str(info.get("text", ""))
-    if kind == "SystemExit":
-        err = _class("SystemExit", SystemExit)(info.get("code"))
-    elif kind == "NoForwardError":
-        err = _class("NoForwardError", NoForwardError)(text)
-    else:
-        base = getattr(builtins, str(kind), None)
-        base = base if isinstance(base, type) and issubclass(base, Exception) else Exception
-        name = str(info.get("type") or base.__name__)
-        err = _class(name if name.isidentifier() else base.__name__, base)(text)
-    where = info.get("where")
-    err.remote_where = (folder / Path(str(where[0])).name, str(where[1])) if isinstance(where, list) \
-        and len(where) == 2 else None
-    return err
-
-
-def _class(name, base):
-    if (name, base) not in _classes:
-        _classes[name, base] = type(name, (base, RemoteError), {"__module__": "your code"})
-    return _classes[name, base]
-
-
-class Remote:
-    """A stand-in for one object of yours (a module, class, function or instance) living in the child.
-    Calling it calls yours there; an instance's public attributes (layer.params, layer.grads) are kept
-    here as copies, sent back before each call that reaches it, refreshed after."""
-
-    def __init__(self, session, info):
-        object.__setattr__(self, "_r", SimpleNamespace(session=session, h=info["h"], state={}, seen={}))
-        self._update(info)
-
-    def _update(self, info):
-        r = self._r
-        r.type, r.callable, r.layer, r.instance = str(info.get("type")), bool(info.get("c")), \
-            bool(info.get("layer")), bool(info.get("inst"))
-        r.methods, r.attrs = set(info.get("m") or []), set(info.get("names") or [])
-
-    def __getattr__(self, name):
-        r = self.__dict__["_r"]
-        if name.startswith("__"):
-            raise AttributeError(name)
-        if name in r.state:
-            return r.state[name]
-        if name in r.methods and r.instance:
-            return lambda *args, **kwargs: r.session.call(self, name, args, kwargs)
-        if r.instance and not name.startswith("_") and name not in r.attrs:
-            raise AttributeError(f"your {r.type} has no attribute {name!r}")   # public ones are all in state
-        return r.session.get(self, name)
-
-    def __setattr__(self, name, value):
-        self._r.state[name] = value                 # sent with the next call that reaches this object
-
-    def __call__(self, *args, **kwargs):
-        return self._r.session.call(self, None, args, kwargs)
-
-    def parameters(self, prefix=""):
-        """Layer.parameters, read from the copies here (so the checker's nudges reach your layer)."""
-        r = self._r
-        if not r.layer:
-            return r.session.call(self, "parameters", (prefix,), {})
-        params, grads = r.state.get("params", {}), r.state.get("grads", {})
-        return iter([(prefix + k, p, grads[k]) for k, p in params.items()])
-
-    def __repr__(self):
-        return f"<your {self._r.type}>"
 
 
 class Session:
@@ -217,7 +137,7 @@ class Session:
         if "error" in answer:
             info = answer["error"] if isinstance(answer["error"], dict) else {}
             self.memory |= info.get("kind") == "MemoryError"
-            raise _exception(info, self.folder)
+            raise exception(info, self.folder)
         return answer["ok"]
 
     def _apply(self, answer, args):
@@ -264,9 +184,8 @@ class Session:
         return values
 
     def _request(self, remote, method, args, kwargs):
-        reached = _reached([remote, *args, *kwargs.values()])
-        push = {}
-        for other in reached:
+        push, objects = {}, reached([remote, *args, *kwargs.values()])     # the instances this call can touch
+        for other in objects:
             r = other._r
             new = {n: v for n, v in r.state.items() if n not in r.seen or not same(v, r.seen[n])}
             if new:
@@ -322,31 +241,6 @@ class Session:
             self.output = head.decode("utf-8", "replace") + (
                 f"\n... ({size - len(head):,} more bytes of output cut)" if size > len(head) else "")
         shutil.rmtree(self.base, ignore_errors=True)
-
-
-def call_many(fn, calls):
-    """[fn(*args, **kwargs) for args, kwargs in calls]: in one message when fn is a Remote (exercise 9's Adam
-    step updates every weight in one round trip), else here, one by one."""
-    if isinstance(fn, Remote):
-        return fn._r.session.call_many(fn, calls)
-    return [fn(*args, **kwargs) for args, kwargs in calls]
-
-
-def _reached(values, depth=0):
-    """The Remote instances among values, inside Sequentials, namespaces and containers too."""
-    out = []
-    for v in values:
-        if isinstance(v, Remote):
-            out += [v] if v._r.instance else []
-        elif depth < 4 and isinstance(v, (list, tuple)):
-            out += _reached(v, depth + 1)
-        elif depth < 4 and isinstance(v, dict):
-            out += _reached(v.values(), depth + 1)
-        elif depth < 4 and isinstance(v, Sequential):
-            out += _reached(v.layers, depth + 1)
-        elif depth < 4 and isinstance(v, SimpleNamespace):
-            out += _reached(vars(v).values(), depth + 1)
-    return list({id(r): r for r in out}.values())
 
 
 def copy_workspace(src, dst, cap):

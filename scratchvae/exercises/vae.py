@@ -35,7 +35,7 @@ from ..train import evaluate, fit
 from . import checks
 from .checks import uniform
 from .facts import Claim, Fact
-from .isolate import call_many
+from .remote import call_many
 
 TRAIN_IMAGES, TEST_IMAGES = 10_000, 1_000       # check 9's training run: 1 epoch, batch 100
 TRAINING = dict(hidden=(400,), latent=20, lr=1e-3, batch_size=100, epochs=1, seed=0)
