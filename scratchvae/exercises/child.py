@@ -168,7 +168,7 @@ def _inside(filename, folder):
 
 def describe(err, folder):
     """What your code raised, as plain data for the checker (it never sees the exception object)."""
-    if isinstance(err, wire.Refused):
+    if isinstance(err, (wire.Refused, RecursionError)):
         return {"kind": "TypeError", "type": "TypeError", "text": f"your code returned {err}", "code": None,
                 "where": None}
     builtin = next(c for c in type(err).__mro__ if c.__module__ == "builtins")     # MemoryError for NumPy's
@@ -280,6 +280,5 @@ def main(rfd, wfd, limits):
             real_exit(0)
         try:
             wire.send(wfd, answer, table.handle)
-        except wire.Refused as err:                # a value of yours that cannot travel
-            wire.send(wfd, {"error": {"kind": "TypeError", "type": "TypeError", "text": f"your code returned {err}",
-                                      "code": None, "where": None}}, table.handle)
+        except Exception as err:                   # noqa: BLE001 (a value of yours that cannot travel, or whose
+            wire.send(wfd, {"error": describe(err, folder)}, table.handle)   # class raised while being described)
