@@ -9,7 +9,8 @@ answer goes back over another, as plain data (wire.py):
      "a": [...], "k": {...}, "push": {...}, "err": {}}   objects' arrays ("push") are applied; NumPy's
                                                          error settings are the checker's ("err")
     {"op": "many", "calls": [call, call, ...]}           several calls, one answer each (a training step's
-                                                         Adam updates: one message, not one per weight)
+                                                         Adam updates: one message, not one per weight;
+                                                         "inplace": false, as the step keeps what it returns)
     answer: {"ok": VALUE, "state": {H: {attr: value}}, "inplace": {i: array}} or {"error": {...}}
 
 Objects that are not plain data (your classes, your instances, a cache you return) stay here, in a
@@ -202,7 +203,8 @@ def serve(request, table, folder):
             return {"ok": getattr(obj, request["name"])}
         table.apply(request.get("push") or {})
         args, kwargs = request.get("a", []), request.get("k", {})
-        before = {i: a.copy() for i, a in enumerate(args) if isinstance(a, np.ndarray)}
+        watch = request.get("inplace", True)       # False: the checker replaces the inputs by what comes back
+        before = {i: a.copy() for i, a in enumerate(args) if isinstance(a, np.ndarray)} if watch else {}
         target = getattr(obj, request["m"]) if request.get("m") else obj
         try:
             with np.errstate(**request.get("err", {})):

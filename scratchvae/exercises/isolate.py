@@ -171,8 +171,9 @@ class Session:
         return self._answer(self._ask(request), args)
 
     def call_many(self, remote, calls):
-        """remote(*args, **kwargs) for each (args, kwargs) in calls, in one message: the list of values."""
-        requests = [self._request(remote, None, args, kwargs) for args, kwargs in calls]
+        """remote(*args, **kwargs) for each (args, kwargs) in calls, in one message: the list of values.
+        A change your code makes to these inputs in place is not sent back (the caller keeps what returns)."""
+        requests = [{**self._request(remote, None, args, kwargs), "inplace": False} for args, kwargs in calls]
         answers = self._ask({"op": "many", "calls": requests}).get("ok")
         if not isinstance(answers, list) or len(answers) > len(calls) or not all(isinstance(a, dict) for a in answers):
             self.broken = "unreadable: not one answer per call"

@@ -99,7 +99,8 @@ class Remote:
 
 def call_many(fn, calls):
     """[fn(*args, **kwargs) for args, kwargs in calls]: in one message when fn is a Remote (exercise 9's Adam
-    step updates every weight in one round trip), else here, one by one."""
+    step updates every weight in one round trip), else here, one by one. For a caller that keeps only what
+    the calls return: an input changed in place by a Remote is not copied back."""
     if isinstance(fn, Remote):
         return fn._r.session.call_many(fn, calls)
     return [fn(*args, **kwargs) for args, kwargs in calls]
