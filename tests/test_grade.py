@@ -142,6 +142,7 @@ def test_grading_twice_gives_the_same_csv_and_a_roster_flags_both_ways(tmp_path)
     (["--exercises", "13"], "no exercise '13'"), (["--jobs", "0"], "--jobs must be at least 1"),
     (["--weights", "3=x"], "is not a number"), (["--roster", "/nonexistent"], "--roster: cannot read"),
     (["--students", "nobody"], "no folder for nobody"), (["--memory-limit", "10"], "at least 256 MB"),
+    (["--feedback", "/proc/nope"], "cannot write"),
 ])
 def test_every_user_error_is_one_line_and_exit_2(tmp_path, args, words):
     workspace(tmp_path / "class" / "bob", answers=False)

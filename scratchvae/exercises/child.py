@@ -33,6 +33,7 @@ from ..nn.layer import Layer, NoForwardError, Sequential
 from . import seccomp, wire
 
 SCALARS = (bool, int, float, str, type(None))
+FILTERED = False                    # True once the system-call filter is on (seccomp.py)
 
 
 class Table:
@@ -179,6 +180,9 @@ def describe(err, folder):
         text = str(err)[:2000]
     except Exception:                              # noqa: BLE001 (a __str__ of yours that raises)
         text = "(its message could not be shown)"
+    if isinstance(err, PermissionError) and err.errno == 1 and FILTERED:
+        text += (" (the checker runs your code without the right to start a process or to signal another "
+                 "one: os.fork, subprocess, os.kill of another process)")
     shown = type(err).__name__ if not type(err).__name__.startswith("_") else builtin.__name__
     return {"kind": kind, "type": shown[:80], "text": text,
             "code": code if isinstance(code, SCALARS) else repr(code)[:200],
@@ -255,6 +259,8 @@ def main(rfd, wfd, limits):
     me, table = os.getpid(), Table()
     notes = limit(limits)
     note = seccomp.install()                        # after setrlimit: the filter forbids raising them again
+    global FILTERED
+    FILTERED = not note
     if note:
         notes.append(f"{note}: your code could start processes and signal other processes of this user")
         if os.geteuid() == 0:

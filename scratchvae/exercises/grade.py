@@ -204,6 +204,13 @@ def do_grade(args):
     feedback = Path(args.feedback).expanduser() if args.feedback else out.with_name(out.stem + "-feedback")
     if feedback.exists() and not feedback.is_dir():
         raise UsageError(f"--feedback {feedback} exists and is not a folder")
+    try:                                         # refuse an unwritable --out or --feedback now, not after grading
+        feedback.mkdir(parents=True, exist_ok=True)
+        with open(out.with_name(out.name + ".tmp"), "w"):
+            pass
+    except OSError as err:
+        raise UsageError(f"cannot write {err.filename or out} ({err.strerror}): choose another --out or "
+                         "--feedback") from None
     found = students(folder)
     wanted = sorted(found) if names_on_roster is None else sorted(set(found) | set(names_on_roster))
     if args.students:
