@@ -249,6 +249,8 @@ def limit(spec):
             resource.setrlimit(getattr(resource, name), (value, value))
         except (ValueError, OSError, AttributeError) as err:
             notes.append(f"{name} could not be set here ({err}): that limit is not enforced")
+    if sys.platform == "darwin":                    # accepted there, but the kernel does not enforce it
+        notes.append("macOS does not enforce RLIMIT_AS: the memory limit is not enforced")
     return notes
 
 
