@@ -175,3 +175,52 @@ def test_check_all_survives_fork_and_chdir_on_import(tmp_path):
     assert status["dense"] == "failing" and status["bce"] == "not started" and status["activations"] == "passing"
     assert all(status[e.name] == "passing" for e in TRACK if e.number not in (1, 4, 9)), done.stdout
     assert "Traceback" not in done.stderr and "PermissionError" in done.stdout
+
+
+# --- the format between the two processes: data only ------------------------------------------------
+
+def test_the_wire_carries_plain_data_and_refuses_the_rest():
+    import io
+    import os
+    import pickle
+    import struct
+
+    from scratchvae.exercises import wire
+
+    def no_objects(obj, inner):
+        raise wire.Refused(type(obj).__name__)
+    r, w = wire.pipe()
+    value = (1, [2.5, float("nan"), None, "s"], {"k": np.float32(3)}, np.arange(6.0).reshape(2, 3), np.array(True))
+    wire.send(w, value, no_objects)
+    back = wire.receive(r, None, time.monotonic() + 5)
+    assert back[0] == 1 and back[1][0] == 2.5 and np.isnan(back[1][1]) and back[1][2:] == [None, "s"]
+    assert back[2]["k"].dtype == np.float32 and np.array_equal(back[3], value[3]) and back[4].shape == ()
+
+    class Any(np.ndarray):
+        pass
+    for bad in (np.zeros(2).view(Any), np.array([object()]), np.zeros(2, complex)):
+        with pytest.raises(wire.Refused):
+            wire.send(w, bad, no_objects)
+
+    def framed(block):                                  # one message whose only array is `block`
+        head = f'{{"v":{{"a":0}},"n":[{len(block)}]}}'.encode()
+        return struct.pack("<Q", len(head)) + head + block
+    npy = io.BytesIO()
+    np.lib.format.write_array_header_1_0(npy, {"descr": "|O", "fortran_order": False, "shape": (1,)})
+    short = io.BytesIO()
+    np.lib.format.write_array_header_1_0(short, {"descr": "<f8", "fortran_order": False, "shape": (10**9,)})
+    for garbage in (framed(npy.getvalue() + pickle.dumps(os.system)), framed(short.getvalue() + b"\0" * 8),
+                    pickle.dumps([os.system, "echo"]) + b"\0" * 64):
+        os.write(w, garbage)
+        with pytest.raises(wire.WireError):
+            wire.receive(r, None, time.monotonic() + 5)
+        os.set_blocking(r, False)                       # drop what is left of the broken message
+        try:
+            os.read(r, 1 << 20)
+        except BlockingIOError:
+            pass
+        os.set_blocking(r, True)
+    start = time.monotonic()
+    with pytest.raises(wire.TimedOut):                  # nothing comes: the read gives up at its deadline
+        wire.receive(r, None, time.monotonic() + 0.2)
+    assert time.monotonic() - start < 2
