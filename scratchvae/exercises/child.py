@@ -58,6 +58,13 @@ class Table:
             if tree["h"] not in self.objects:
                 raise wire.WireError(f"no object {tree['h']!r}")
             return self.objects[tree["h"]]
+        if "ref" in tree:                           # an array the checker saw here last: a fresh copy of it
+            h, name, key = tree["ref"]
+            seen = self.seen.get(h, {}).get(name)
+            value = seen.get(key) if isinstance(seen, dict) else seen if key is None else None
+            if not isinstance(value, np.ndarray):
+                raise wire.WireError(f"no array {name!r}[{key!r}] of object {h!r}")
+            return value.copy()
         if "seq" in tree:
             return Sequential(*[decode(t) for t in tree["seq"]])
         return SimpleNamespace(**{str(k): decode(v) for k, v in tree["ns"]})

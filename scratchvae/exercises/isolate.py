@@ -70,6 +70,8 @@ class Session:
     def __init__(self, folder, limits, capture=False):
         self.folder, self.limits = Path(folder), limits
         self.remotes, self.notes, self.broken, self.memory, self.exit_note = {}, [], None, False, None
+        self.mirrors, self.pushing = {}, set()       # id(array) -> (array, Remote, attr, key): copies of state
+        self.hooks = _Hooks(self._handle, self._ref)
         self.output = ""
         self.base = Path(tempfile.mkdtemp(prefix="scratchvae-check-"))
         self.copy = self.base / "workspace"
@@ -109,7 +111,8 @@ class Session:
         if self.broken:
             raise Broken(self.broken)
         try:
-            wire.send(self.w, request, self._handle, self.deadline)
+            self.pushing = {int(h) for h in request.get("push") or {}}
+            wire.send(self.w, request, self.hooks, self.deadline)
             answer = wire.receive(self.r, self._resolve, self.deadline, self.limits.answer_mb << 20)
         except wire.TimedOut:
             self.broken = "timed out"
@@ -149,6 +152,8 @@ class Session:
             for name, value in attrs.items():
                 r.state[name] = merge(r.state.get(name), value)
                 r.seen[name] = snapshot(value)
+                items = r.state[name].items() if isinstance(r.state[name], dict) else [(None, r.state[name])]
+                self.mirrors.update({id(a): (a, remote, name, k) for k, a in items if isinstance(a, np.ndarray)})
         for i, value in (answer.get("inplace") or {}).items():
             i = int(i)
             if i < len(args) and isinstance(args[i], np.ndarray) and isinstance(value, np.ndarray) and \
@@ -194,6 +199,17 @@ class Session:
                 r.seen.update({n: snapshot(v) for n, v in new.items()})
         return {"op": "call", "h": remote._r.h, "m": method, "a": list(args), "k": dict(kwargs), "push": push,
                 "err": np.geterr()}
+
+    def _ref(self, a):
+        """{"ref": ...} for an array that is the copy here of an attribute of yours, unchanged since the two
+        sides last agreed on it (the child then uses its own copy of that value), else None (sent whole)."""
+        entry = self.mirrors.get(id(a))
+        if entry is None or entry[0] is not a or entry[1]._r.h in self.pushing:
+            return None
+        _, remote, name, key = entry
+        seen = remote._r.seen.get(name)
+        seen = seen.get(key) if isinstance(seen, dict) else seen if key is None else None
+        return {"ref": [remote._r.h, name, key]} if isinstance(seen, np.ndarray) and same(a, seen) else None
 
     def _handle(self, obj, inner):
         if isinstance(obj, Remote):
@@ -242,6 +258,16 @@ class Session:
             self.output = head.decode("utf-8", "replace") + (
                 f"\n... ({size - len(head):,} more bytes of output cut)" if size > len(head) else "")
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+class _Hooks:
+    """What wire.encode calls for an object that is not plain data, and (ref) for each array."""
+
+    def __init__(self, handle, ref):
+        self.handle, self.ref = handle, ref
+
+    def __call__(self, obj, inner):
+        return self.handle(obj, inner)
 
 
 def copy_workspace(src, dst, cap):

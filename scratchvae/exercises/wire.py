@@ -11,6 +11,8 @@ write anything to its pipe. So the two sides speak a format that can only descri
                | {"d": [[TREE, TREE], ...]}  a dict   | {"a": i}  array i   | {"s": i}  a NumPy scalar (array i, 0-d)
                | {"h": id, ...}  an object that stays in your process (a handle: isolate.py's Remote)
                | {"seq": [TREE, ...]}  a Sequential,  {"ns": [[name, TREE], ...]}  a SimpleNamespace (checker to you)
+               | {"ref": [id, attr, key]}  a copy of an array your object's attribute held when the two sides
+                 last agreed on it (checker to you: a layer's W sent back to your adam_step is not resent)
 
 An array is accepted only as a plain numpy.ndarray of booleans, integers or floats: no subclass (one whose
 == says True to anything could otherwise pass for a right answer), no object or structured dtype. Every
@@ -75,6 +77,10 @@ def encode(value, arrays, handle, depth=0):
     if t is float:
         return value if math.isfinite(value) else {"f": repr(value)}     # JSON has no inf or nan
     if t is np.ndarray or isinstance(value, np.ndarray):
+        ref = getattr(handle, "ref", None)          # the checker's side: an array the child already holds
+        tree = ref(value) if ref is not None and t is np.ndarray else None
+        if tree is not None:
+            return tree
         arrays.append(plain_array(value))
         return {"a": len(arrays) - 1}
     if isinstance(value, np.generic) and value.dtype.kind in KINDS and type(value).__module__ == "numpy":
@@ -96,7 +102,7 @@ def decode(tree, arrays, resolve, depth=0):
         return tree
     if not isinstance(tree, dict) or len(tree) < 1:
         raise WireError(f"not a value: {str(tree)[:80]}")
-    if "h" in tree or "seq" in tree or "ns" in tree:              # an object: its description has other keys
+    if "h" in tree or "seq" in tree or "ns" in tree or "ref" in tree:   # an object (its description has other keys)
         return resolve(tree, lambda t: decode(t, arrays, resolve, depth + 1))
     if "f" in tree:
         if tree["f"] not in ("inf", "-inf", "nan"):
