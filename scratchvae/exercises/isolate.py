@@ -111,12 +111,13 @@ class Session:
         if self.broken:
             raise Broken(self.broken)
         try:
-            self.pushing = {int(h) for h in request.get("push") or {}}
+            calls = request.get("calls", [request])                       # a "many" carries its calls' pushes
+            self.pushing = {int(h) for call in calls for h in call.get("push") or {}}
             wire.send(self.w, request, self.hooks, self.deadline)
             answer = wire.receive(self.r, self._resolve, self.deadline, self.limits.answer_mb << 20)
         except wire.TimedOut:
             self.broken = "timed out"
-        except (wire.Ended, BrokenPipeError):
+        except (wire.Ended, OSError):                 # a broken pipe: the child is gone
             self.broken = "ended"
         except wire.WireError as err:
             self.broken = f"unreadable: {err}"
