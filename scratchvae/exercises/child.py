@@ -50,7 +50,9 @@ class Table:
             self.objects[h], self.ids[id(obj)] = obj, h
         methods = sorted(n for n in dir(type(obj)) if not n.startswith("_") and callable(getattr(type(obj), n, None)))
         names = sorted(n for n in dir(type(obj)) if not n.startswith("_") and n not in methods)
+        own = getattr(obj, "__name__", None) if isinstance(obj, (type, type(sys), type(_instance))) else None
         return {"h": h, "type": getattr(type(obj), "__qualname__", "?")[:80], "c": callable(obj),
+                "name": own[:80] if isinstance(own, str) else None,
                 "layer": isinstance(obj, Layer), "inst": _instance(obj), "m": methods[:200], "names": names[:200]}
 
     def resolve(self, tree, decode):

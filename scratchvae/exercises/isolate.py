@@ -40,7 +40,7 @@ import numpy as np
 from ..nn.layer import Sequential
 from . import wire
 from .child import merge, same, snapshot
-from .remote import Broken, Remote, exception, reached
+from .remote import Broken, Remote, exception, reached, stand_in
 from .runner import FAILING, run, shown
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]      # the folder holding scratchvae/: the child imports the same
@@ -226,7 +226,7 @@ class Session:
             raise wire.WireError("an object description from the child that is not a handle")
         remote = self.remotes.get(tree["h"])
         if remote is None:
-            remote = self.remotes[tree["h"]] = Remote(self, tree)
+            remote = self.remotes[tree["h"]] = stand_in(self, tree)
         else:
             remote._update(tree)
         return remote

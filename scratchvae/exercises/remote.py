@@ -52,6 +52,19 @@ def _class(name, base):
     return _classes[name, base]
 
 
+def stand_in(session, info):
+    """A Remote whose class is named like the object's own (so type(x).__name__ in a message reads 'Dense',
+    'function' or 'module', as it would for the object itself)."""
+    name = str(info.get("type") or "object").rpartition(".")[2]
+    name = name if name.isidentifier() else "object"
+    if name not in _stand_ins:
+        _stand_ins[name] = type(name, (Remote,), {"__module__": "your code"})
+    return _stand_ins[name](session, info)
+
+
+_stand_ins = {}
+
+
 class Remote:
     """A stand-in for one object of yours (a module, class, function or instance) living in the child.
     Calling it calls yours there; an instance's public attributes (layer.params, layer.grads) are kept
@@ -66,9 +79,12 @@ class Remote:
         r.type, r.callable, r.layer, r.instance = str(info.get("type")), bool(info.get("c")), \
             bool(info.get("layer")), bool(info.get("inst"))
         r.methods, r.attrs = set(info.get("m") or []), set(info.get("names") or [])
+        r.name = str(info["name"]) if info.get("name") else None      # a function's or a class's __name__
 
     def __getattr__(self, name):
         r = self.__dict__["_r"]
+        if name in ("__name__", "__qualname__") and r.name:
+            return r.name
         if name.startswith("__"):
             raise AttributeError(name)
         if name in r.state:
