@@ -114,9 +114,9 @@ def snapshot(v):
     """A copy deep enough to compare against later."""
     if isinstance(v, np.ndarray):
         return v.copy()
-    if isinstance(v, dict):
+    if type(v) is dict:
         return {k: snapshot(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
+    if type(v) in (list, tuple):
         return type(v)(snapshot(x) for x in v)
     return v
 
