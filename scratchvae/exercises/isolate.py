@@ -37,6 +37,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from ..errors import UserError
 from ..nn.layer import Sequential
 from . import wire
 from .child import merge, same, snapshot
@@ -60,8 +61,9 @@ class Limits:
     answer_mb: int = 256            # one answer's arrays
 
 
-class GraderError(Exception):
-    """The checker itself could not run a child (no Python, no temporary folder): nothing a student did."""
+class GraderError(UserError):
+    """The checker itself could not run a child (no Python, no temporary folder): nothing a student did.
+    `check` says so in one line (exit 2); `grade` names the student it could not grade (exit 1)."""
 
 
 class Session:
