@@ -144,11 +144,13 @@ def test_grading_twice_gives_the_same_csv_and_a_roster_flags_both_ways(tmp_path)
     (["--students", "nobody"], "no folder for nobody"), (["--memory-limit", "10"], "at least 256 MB"),
     (["--feedback", "/proc/nope"], "cannot write"),
 ])
-def test_every_user_error_is_one_line_and_exit_2(tmp_path, args, words):
+def test_every_user_error_is_one_line_and_exit_2(tmp_path, capsys, args, words):
+    from scratchvae.cli import run_main  # what `python -m scratchvae.exercises` runs main through
     workspace(tmp_path / "class" / "bob", answers=False)
-    done = subprocess.run([sys.executable, "-m", "scratchvae.exercises", "grade", str(tmp_path / "class"), "--out",
-                           str(tmp_path / "g.csv"), *args], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and words in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    code = run_main("python -m scratchvae.exercises", main, ["grade", str(tmp_path / "class"), "--out",
+                                                             str(tmp_path / "g.csv"), *args])
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and len(err.strip().splitlines()) == 1, err
 
 
 # --- check on a learner's machine: the same isolation ----------------------------------------------
