@@ -356,8 +356,8 @@ def test_check_all_solutions_passes_including_training_within_one_nat(capsys, mo
     import scratchvae.exercises.__main__ as command
     results = []
 
-    def recording_run_apart(jobs):                     # each exercise still runs in the child process
-        for result in run_apart(jobs):
+    def recording_run_apart(jobs, *limits):            # each exercise still runs in a child process
+        for result in run_apart(jobs, *limits):
             results.append(result)
             yield result
     monkeypatch.setattr(command, "run_apart", recording_run_apart)
@@ -479,8 +479,8 @@ def test_a_file_that_calls_os_exit_fails_with_the_place_named(tmp_path):
     done = cli("check", "3", "--dir", str(folder))
     assert done.returncode == 1, done.stdout + done.stderr
     out = " ".join(done.stdout.split())
-    assert "FAILING:" in out and "called os._exit(0) in" in out and "mse (line 4)" in out
-    assert "never end the process: this counts as failing" in out
+    assert "CRASHED:" in out and "called os._exit(0) in" in out and "mse (line 4)" in out
+    assert "never end the process" in out
 
 
 def test_a_process_ended_by_a_signal_fails_and_the_other_exercises_are_still_checked(tmp_path):
@@ -493,8 +493,8 @@ def test_a_process_ended_by_a_signal_fails_and_the_other_exercises_are_still_che
     assert listing.returncode == 0, listing.stderr
     status = {line.split()[1]: line.split(maxsplit=2)[2] for line in listing.stdout.splitlines()
               if line[:4].strip().isdigit()}
-    assert status["mse"].endswith("failing") and status["kl"].endswith("failing")
-    assert status["vae"].endswith("failing")                    # it uses exercise 6, which ends the process
+    assert status["mse"].endswith("crashed") and status["kl"].endswith("crashed")
+    assert status["vae"].endswith("crashed")                    # it uses exercise 6, which ends the process
     assert all(status[e.name].endswith("passing") for e in TRACK if e.number not in (3, 6, 9))
 
 

@@ -3,6 +3,7 @@
     python -m scratchvae.exercises start          # copy the stubs into ./scratchvae_exercises (yours to edit)
     python -m scratchvae.exercises list           # the track and your status on each exercise
     python -m scratchvae.exercises check 1        # check one exercise (or `check all`)
+    python -m scratchvae.exercises grade DIR --out grades.csv    # a teacher: grade a folder of workspaces
 
 In a notebook:  from scratchvae.exercises import check;  check(6, gaussian_kl)   (notebook.py)
 
@@ -12,7 +13,12 @@ In a notebook:  from scratchvae.exercises import check;  check(6, gaussian_kl)  
     runner     importing your file by its path and reporting what came of it
     calls      how a check calls your code: copies of its arrays, twice, beside the reference answer
     notebook   check(exercise, *answers): the same check on functions defined in a notebook
-    isolate    running your files in a child process, so that even os._exit cannot pass for a pass
+    isolate    your files run in a child process, limited; the verdict is computed here, outside it
+    remote     the stand-ins the checks call instead of your functions, classes and instances
+    child      the process that imports your file and computes (and decides nothing)
+    wire       what travels between them: plain data (JSON and .npy), never pickle
+    seccomp    the child's system-call filter: no new process, no signal to another (Linux)
+    grade      a whole class: a CSV of grades and a feedback file per student
     stubs/     the files you start from (copied, never edited in place)
     solutions/ reference answers (`check --solutions`); read one only after trying
 """

@@ -6,9 +6,13 @@
     check      check one exercise (by number or name) or all of them; --solutions checks the
                reference answers shipped with scratchvae instead of yours
 
-Exit status of check: 0 every exercise checked is passing; 1 one is failing (or your code raised, or
-ended the process); 2 one is not started (and none failing), or a usage error. Your code runs in a
-child process (isolate.py), so nothing it does can end the command as if it had passed.
+    grade      check a whole class: one workspace per student in DIR, a CSV of grades and a feedback
+               file per student (grade.py)
+
+Exit status of check: 0 every exercise checked is passing; 1 one is failing (or your code raised,
+ended the process, ran out of time or memory); 2 one is not started (and none failing), or a usage
+error. Your code runs in a child process of its own, limited, and the verdict is computed outside it
+(isolate.py), so nothing it does can end the command as if it had passed.
 """
 import os
 import shutil
@@ -17,8 +21,8 @@ from pathlib import Path
 
 from .. import backend
 from ..cli import ArgumentParser, UsageError, run_main
-from .isolate import run_apart
-from .runner import FAILING, NOT_STARTED, PASSING, SOLUTIONS, STUBS, report, shown
+from .isolate import Limits, run_apart
+from .runner import NOT_STARTED, PASSING, SOLUTIONS, STUBS, report, shown
 from .track import NOTEBOOKS, TRACK, find
 
 PROG = "python -m scratchvae.exercises"
@@ -39,6 +43,10 @@ def parse_args(argv):
     ck.add_argument("--solutions", action="store_true", help="check the reference answers instead of yours")
     ck.add_argument("--train-images", type=int, default=None, help="exercise 9: train on the first N MNIST "
                     "images (default 10000)")
+    ck.add_argument("--time-limit", type=float, default=Limits.seconds, metavar="SECONDS",
+                    help="stop an exercise whose code runs longer than this (wall clock)")
+    from .grade import add_parser  # the class command lives in grade.py
+    add_parser(sub)
     return p.parse_args(argv)
 
 
@@ -129,25 +137,34 @@ def do_check(args):
         if args.train_images < 100:
             raise UsageError(f"--train-images must be at least 100, got {args.train_images}")
         sizes["train_images"] = args.train_images
-    results = []
-    for result in run_apart([(ex, folder, sizes if ex.number == 9 else {}) for ex in chosen]):
+    if not args.time_limit > 0:
+        raise UsageError(f"--time-limit must be a positive number of seconds, got {args.time_limit:g}")
+    results, notes = [], {}
+    jobs = [(ex, folder, sizes if ex.number == 9 else {}) for ex in chosen]
+    for result in run_apart(jobs, Limits(seconds=args.time_limit)):
+        notes.update(dict.fromkeys(result.notes))
         results.append(result)
         if len(chosen) == 1:
             print(report(result))
-        elif result.status == FAILING:
+        elif result.status not in (PASSING, NOT_STARTED):
             print(report(result) + "\n")
     if len(chosen) > 1:
         print(f"{'reference answers' if args.solutions else 'workspace ' + shown(folder)}:")
         for r in results:
             print(f"  {r.exercise.number:>2}  {r.exercise.name:<12} {r.status}")
+    for note in notes:
+        print(f"(isolation: {note})", file=sys.stderr)
     statuses = {r.status for r in results}
     if statuses == {PASSING}:
         return 0
-    return 1 if FAILING in statuses else 2
+    return 1 if statuses - {PASSING, NOT_STARTED} else 2
 
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.command == "grade":
+        from .grade import do_grade
+        return do_grade(args)
     return {"list": do_list, "start": do_start, "check": do_check}[args.command](args)
 
 

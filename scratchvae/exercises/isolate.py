@@ -1,153 +1,366 @@
-"""Your code runs in a process of its own, so that nothing it does can pass for a pass.
+"""Your code runs in a process of its own, and the checker decides outside it.
 
-A checked file is ordinary Python: it can raise (reported, runner.py), call sys.exit (reported), and
-also end the whole process at once: os._exit(0), a signal, a crash in native code. Run in the
-command's own process, that last kind would end `check` with exit status 0 and no output, which
-reads as passing. So `check` and `list` hand the work to a child process and read its results:
+A checked file is ordinary Python, and nothing stops it from doing what a check does not expect: end
+the process (os._exit), sleep, fork, change folder, patch NumPy so that every comparison passes, write
+to the checker's pipe. So the work is split:
 
-    the command (parent)                           python -m scratchvae.exercises.isolate FD (child)
-    the jobs, pickled  ------- stdin ------->     for each job: runner.run(exercise, folder, ...)
-    the results        <------- pipe FD -----     ("result", Result) as each one finishes
-                                                  ("exit", code, where) just before an os._exit
+    the checker (this process)                        the child (child.py), one per exercise
+    runs checks.py and facts.py, unchanged,     ---->  imports your file, calls what it is asked
+    on stand-ins (Remote) for your functions,  <----  to, answers in plain data (wire.py: JSON and
+    classes and instances                              .npy blocks, size-capped, never pickle)
 
-When the child ends before answering a job, that job is reported as failing, with how the process
-ended (os._exit and where it was called, an exit status, or a signal), and a fresh child takes the
-jobs that remain. Your prints still reach the terminal: the child shares the command's stdout.
+Every comparison, every verdict, happens here, on arrays the checker made; a patched NumPy in the
+child changes nothing here, and a message that breaks the format is refused, never executed. A
+verdict is passing only when the whole check ran and every answer was whole and valid (fail closed).
+
+The child is started with, each limit set soft = hard by the child itself before your file loads:
+  - CPU seconds (RLIMIT_CPU), address space (RLIMIT_AS, the memory limit), file size (RLIMIT_FSIZE),
+    processes (RLIMIT_NPROC = 0: binds every user but root), no core files; one BLAS thread;
+  - a system-call filter (seccomp.py): no fork, no signal to another process, no setrlimit;
+  - `python -I -B` with a scrubbed environment; its folder, HOME and TMPDIR inside a fresh copy of the
+    workspace (plain files only: symlinks not followed, special files skipped, size capped); stdin is
+    /dev/null; its own session (setsid), whose whole process group is killed at the end;
+  - a wall-clock deadline on every read, so a child that hangs (or a daemon holding the pipe) cannot
+    hang the checker.
+Where a limit cannot be set (RLIMIT_AS on macOS, the filter off Linux), Result.notes says so.
 """
 import os
-import pickle
+import shutil
 import signal
 import subprocess
 import sys
-import traceback
+import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
-from .. import backend, threads
-from .runner import FAILING, Result, run, shown
-from .track import TRACK, find
+from ..errors import UserError
+from ..nn.layer import Sequential
+from . import wire
+from .child import merge, same, snapshot
+from .remote import Broken, Remote, exception, reached, stand_in
+from .runner import FAILING, run, shown
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]      # the folder holding scratchvae/: the child imports the same
+TIMED_OUT, OUT_OF_MEMORY, CRASHED = "timed out", "out of memory", "crashed"
 CRASHES = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT"}
+BOOT = ("import sys; sys.path.insert(0, {root!r}); from scratchvae.exercises.child import main; "
+        "main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])")
 
 
-def run_apart(jobs):
-    """Yield the Result of each job (exercise, folder, options), in order, each checked in a child process."""
-    pending = list(jobs)
-    while pending:
-        yield from _one_child(pending)
+@dataclass
+class Limits:
+    """What one exercise's child may use. `check` on your own machine gets generous ones; `grade` its options."""
+    seconds: float = 600.0          # wall clock for the whole exercise (CPU time is capped at the same)
+    memory_mb: int = 4096           # address space of the child
+    file_mb: int = 64               # the largest file it may write (its prints, when captured, count)
+    copy_mb: int = 50               # the workspace copy
+    answer_mb: int = 256            # one answer's arrays
 
 
-def _one_child(pending):
-    """Start one child for the pending jobs; yield what it answers; if it ends early, blame the job it was on."""
-    read_end, write_end = os.pipe()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_ROOT),
-                                                                      os.environ.get("PYTHONPATH")]))}
-    n = threads.current()                                # the command's --threads: a new process starts with
-    if n:                                                # the BLAS default, so the count travels in the env
-        env.update(OPENBLAS_NUM_THREADS=str(n), OMP_NUM_THREADS=str(n), MKL_NUM_THREADS=str(n))
-    child = subprocess.Popen([sys.executable, "-m", "scratchvae.exercises.isolate", str(write_end)],
-                             stdin=subprocess.PIPE, pass_fds=(write_end,), env=env)
-    os.close(write_end)                                  # the child holds the only writer: EOF when it ends
-    exit_note = None
-    try:
+class GraderError(UserError):
+    """The checker itself could not run a child (no Python, no temporary folder): nothing a student did.
+    `check` says so in one line (exit 2); `grade` names the student it could not grade (exit 1)."""
+
+
+class Session:
+    """One child: started in a fresh copy of `folder`, limited, answering calls until close()."""
+
+    def __init__(self, folder, limits, capture=False):
+        self.folder, self.limits = Path(folder), limits
+        self.remotes, self.notes, self.broken, self.memory, self.exit_note = {}, [], None, False, None
+        self.mirrors, self.pushing = {}, set()       # id(array) -> (array, Remote, attr, key): copies of state
+        self.hooks = _Hooks(self._handle, self._ref)
+        self.output = ""
+        self.base = Path(tempfile.mkdtemp(prefix="scratchvae-check-"))
+        self.copy = self.base / "workspace"
+        self.notes += copy_workspace(self.folder, self.copy, limits.copy_mb << 20)
+        (self.copy / "tmp").mkdir(exist_ok=True)
+        env = {"PATH": os.defpath, "HOME": str(self.copy), "TMPDIR": str(self.copy / "tmp"), "LANG": "C.UTF-8",
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        to_child, self.w = wire.pipe()
+        self.r, from_child = wire.pipe()
+        self.out_path = self.base / "output.txt"
+        out = open(self.out_path, "wb") if capture else None           # noqa: SIM115 (closed below)
+        limits_arg = f"{limits.seconds:g},{limits.memory_mb},{limits.file_mb}"
         try:
-            child.stdin.write(pickle.dumps([(ex.number, str(folder), options) for ex, folder, options in pending]))
-            child.stdin.close()
-        except BrokenPipeError:
-            pass
-        with os.fdopen(read_end, "rb") as results:
-            while pending:
+            self.child = subprocess.Popen(
+                [sys.executable, "-I", "-B", "-c", BOOT.format(root=str(PACKAGE_ROOT)), str(to_child),
+                 str(from_child), limits_arg], cwd=self.copy, env=env, stdin=subprocess.DEVNULL,
+                stdout=out, stderr=out, pass_fds=(to_child, from_child), start_new_session=True)
+        except OSError as err:
+            self.close()
+            raise GraderError(f"cannot start {sys.executable}: {err}") from None
+        finally:
+            os.close(to_child)
+            os.close(from_child)
+            if out is not None:
+                out.close()
+        self.deadline = time.monotonic() + limits.seconds
+        try:
+            hello = wire.receive(self.r, self._resolve, time.monotonic() + 60)["ok"]
+        except (wire.Ended, wire.TimedOut, wire.WireError, KeyError, TypeError) as err:
+            self.close()
+            raise GraderError(f"the checker's child process did not start ({type(err).__name__}); its output: "
+                              f"{self.output[-500:]!r}") from None
+        self.notes += [n for n in hello.get("notes", []) if isinstance(n, str)]
+
+    # --- the calls -------------------------------------------------------------------------------
+    def _ask(self, request):
+        if self.broken:
+            raise Broken(self.broken)
+        try:
+            calls = request.get("calls", [request])                       # a "many" carries its calls' pushes
+            self.pushing = {int(h) for call in calls for h in call.get("push") or {}}
+            wire.send(self.w, request, self.hooks, self.deadline)
+            answer = wire.receive(self.r, self._resolve, self.deadline, self.limits.answer_mb << 20)
+        except wire.TimedOut:
+            self.broken = "timed out"
+        except (wire.Ended, OSError):                 # a broken pipe: the child is gone
+            self.broken = "ended"
+        except wire.WireError as err:
+            self.broken = f"unreadable: {err}"
+        else:
+            if isinstance(answer, dict) and "exit" in answer:
+                self.exit_note, self.broken = answer, "ended"
+            elif not isinstance(answer, dict) or not ({"ok", "error"} & answer.keys()):
+                self.broken = "unreadable: an answer that is neither a value nor an error"
+            else:
+                return answer
+        raise Broken(self.broken)
+
+    def _answer(self, answer, args=()):
+        """Apply an answer's state and in-place changes here; its value, or what your code raised, raised.
+        An answer that is not in the expected shape ends the session (fail closed)."""
+        try:
+            self._apply(answer, args)
+        except (ValueError, TypeError, KeyError, AttributeError) as err:
+            self.broken = f"unreadable: {type(err).__name__} in an answer"
+            raise Broken(self.broken) from None
+        if "error" in answer:
+            info = answer["error"] if isinstance(answer["error"], dict) else {}
+            self.memory |= info.get("kind") == "MemoryError"
+            raise exception(info, self.folder)
+        return answer["ok"]
+
+    def _apply(self, answer, args):
+        for h, attrs in (answer.get("state") or {}).items():
+            remote = self.remotes.get(int(h))
+            if remote is None:
+                continue
+            r = remote._r
+            for name, value in attrs.items():
+                r.state[name] = merge(r.state.get(name), value)
+                r.seen[name] = snapshot(value)
+                items = r.state[name].items() if isinstance(r.state[name], dict) else [(None, r.state[name])]
+                self.mirrors.update({id(a): (a, remote, name, k) for k, a in items if isinstance(a, np.ndarray)})
+        for i, value in (answer.get("inplace") or {}).items():
+            i = int(i)
+            if i < len(args) and isinstance(args[i], np.ndarray) and isinstance(value, np.ndarray) and \
+                    args[i].shape == value.shape and args[i].flags.writeable:
+                args[i][...] = value
+
+    def load(self, path):
+        """Your file at `path` (in the workspace), imported in the child: a Remote module."""
+        path = Path(path)
+        if not (self.copy / path.name).is_file():
+            raise FileNotFoundError(f"{shown(path)} was not copied for checking: only plain files are "
+                                    "(a symbolic link or a special file is skipped); make it a plain file")
+        return self._answer(self._ask({"op": "load", "file": path.name}))
+
+    def get(self, remote, name):
+        return self._answer(self._ask({"op": "get", "h": remote._r.h, "name": name}))
+
+    def call(self, remote, method, args, kwargs):
+        request = self._request(remote, method, args, kwargs)
+        return self._answer(self._ask(request), args)
+
+    def call_many(self, remote, calls):
+        """remote(*args, **kwargs) for each (args, kwargs) in calls, in one message: the list of values.
+        A change your code makes to these inputs in place is not sent back (the caller keeps what returns)."""
+        requests = [{**self._request(remote, None, args, kwargs), "inplace": False} for args, kwargs in calls]
+        answers = self._ask({"op": "many", "calls": requests}).get("ok")
+        if not isinstance(answers, list) or len(answers) > len(calls) or not all(isinstance(a, dict) for a in answers):
+            self.broken = "unreadable: not one answer per call"
+            raise Broken(self.broken)
+        values = [self._answer(a, args) for a, (args, _) in zip(answers, calls)]
+        if len(values) < len(calls):                 # the child stops at an error, which _answer raised
+            self.broken = "unreadable: fewer answers than calls"
+            raise Broken(self.broken)
+        return values
+
+    def _request(self, remote, method, args, kwargs):
+        push, objects = {}, reached([remote, *args, *kwargs.values()])     # the instances this call can touch
+        for other in objects:
+            r = other._r
+            new = {n: v for n, v in r.state.items() if n not in r.seen or not same(v, r.seen[n])}
+            if new:
+                push[str(r.h)] = new
+                r.seen.update({n: snapshot(v) for n, v in new.items()})
+        return {"op": "call", "h": remote._r.h, "m": method, "a": list(args), "k": dict(kwargs), "push": push,
+                "err": np.geterr()}
+
+    def _ref(self, a):
+        """{"ref": ...} for an array that is the copy here of an attribute of yours, unchanged since the two
+        sides last agreed on it (the child then uses its own copy of that value), else None (sent whole)."""
+        entry = self.mirrors.get(id(a))
+        if entry is None or entry[0] is not a or entry[1]._r.h in self.pushing:
+            return None
+        _, remote, name, key = entry
+        seen = remote._r.seen.get(name)
+        seen = seen.get(key) if isinstance(seen, dict) else seen if key is None else None
+        return {"ref": [remote._r.h, name, key]} if isinstance(seen, np.ndarray) and same(a, seen) else None
+
+    def _handle(self, obj, inner):
+        if isinstance(obj, Remote):
+            return {"h": obj._r.h}
+        if isinstance(obj, Sequential):
+            return {"seq": [inner(layer) for layer in obj.layers]}
+        if isinstance(obj, SimpleNamespace):
+            return {"ns": [[k, inner(v)] for k, v in sorted(vars(obj).items())]}
+        raise wire.Refused(f"the checker cannot send a {type(obj).__name__} to your code")
+
+    def _resolve(self, tree, decode):
+        if "h" not in tree or type(tree["h"]) is not int:
+            raise wire.WireError("an object description from the child that is not a handle")
+        remote = self.remotes.get(tree["h"])
+        if remote is None:
+            remote = self.remotes[tree["h"]] = stand_in(self, tree)
+        else:
+            remote._update(tree)
+        return remote
+
+    # --- the end ---------------------------------------------------------------------------------
+    def close(self):
+        """Kill the child's whole process group, read what it printed, remove the copy."""
+        child = getattr(self, "child", None)
+        self.status = self.cpu = None
+        if child is not None:
+            for kill in (lambda: os.killpg(child.pid, signal.SIGKILL), lambda: os.kill(child.pid, signal.SIGKILL)):
                 try:
-                    kind, *payload = pickle.load(results)
-                except (EOFError, pickle.UnpicklingError):
-                    break                                # the child ended: no more answers
-                if kind == "exit":
-                    exit_note = payload
+                    kill()
+                except (ProcessLookupError, PermissionError):
+                    pass
+            try:
+                _, status, usage = os.wait4(child.pid, 0)
+                self.status, self.cpu = os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime
+                child.returncode = self.status
+            except ChildProcessError:
+                self.status = child.wait()
+        for fd in (getattr(self, "r", None), getattr(self, "w", None)):
+            if fd is not None:
+                os.close(fd)
+        self.r = self.w = None
+        if self.out_path.exists():
+            with open(self.out_path, "rb") as f:
+                head = f.read(20_000)
+            size = self.out_path.stat().st_size
+            self.output = head.decode("utf-8", "replace") + (
+                f"\n... ({size - len(head):,} more bytes of output cut)" if size > len(head) else "")
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+class _Hooks:
+    """What wire.encode calls for an object that is not plain data, and (ref) for each array."""
+
+    def __init__(self, handle, ref):
+        self.handle, self.ref = handle, ref
+
+    def __call__(self, obj, inner):
+        return self.handle(obj, inner)
+
+
+def copy_workspace(src, dst, cap):
+    """Copy the plain files of src into dst (folders too, 4 deep), never following a link, skipping special
+    files, stopping at cap bytes. Returns notes on what was skipped."""
+    notes, total = [], 0
+    dst.mkdir(parents=True)
+
+    def walk(s, d, depth):
+        nonlocal total
+        try:
+            entries = sorted(os.scandir(s), key=lambda e: e.name)
+        except OSError as err:
+            notes.append(f"cannot read {shown(s)}: {err.strerror}")
+            return
+        for e in entries:
+            if e.is_symlink():
+                notes.append(f"{shown(e.path)} is a symbolic link: not copied (the checker copies plain files)")
+            elif e.is_dir(follow_symlinks=False) and depth < 4:
+                (d / e.name).mkdir()
+                walk(e.path, d / e.name, depth + 1)
+            elif e.is_file(follow_symlinks=False):
+                size = e.stat(follow_symlinks=False).st_size
+                if total + size > cap:
+                    notes.append(f"{shown(e.path)}: not copied, the workspace is over {cap >> 20} MB")
                     continue
-                exercise, _, _ = pending.pop(0)
-                result = payload[0]
-                result.exercise = exercise
-                yield result
-        status = child.wait()
+                try:
+                    shutil.copyfile(e.path, d / e.name, follow_symlinks=False)
+                    total += size
+                except OSError as err:
+                    notes.append(f"cannot read {shown(e.path)}: {err.strerror}")
+            elif not e.is_dir(follow_symlinks=False):
+                notes.append(f"{shown(e.path)} is not a plain file: skipped")
+    walk(src, dst, 0)
+    return notes
+
+
+# --- one exercise, and a list of them --------------------------------------------------------------
+
+def run_job(exercise, folder, options=None, limits=None, capture=False):
+    """The Result of one exercise, checked here against your code running in a child (status: runner's,
+    or timed out / out of memory / crashed). result.output holds what your code printed when capture."""
+    folder, limits = Path(folder), limits or Limits()
+    session = Session(folder, limits, capture)
+    try:
+        result = run(exercise, folder, loader=session.load, **(options or {}))
     finally:
-        if child.poll() is None:                         # interrupted (Ctrl-C) or abandoned: leave nothing behind
-            child.kill()
-            child.wait()
-    if pending:
-        exercise, folder, _ = pending.pop(0)
-        yield _ended(exercise, Path(folder), status, exit_note)
+        session.close()
+    result.notes, result.output = session.notes, session.output
+    if session.broken or session.memory:             # fail closed: an unfinished check is never passing
+        _override(result, exercise, folder, session)
+    return result
 
 
-def _ended(exercise, folder, status, exit_note):
-    """The failing Result of a job whose process ended before it answered."""
-    if exit_note is not None:
-        code, where = exit_note
-        how = f"called os._exit({code!r})" + (f" in {where}" if where else "")
-    elif status < 0:
+def _override(result, exercise, folder, session):
+    """The status and message of a check that did not run to its end: what the child did instead."""
+    path, lim = folder / exercise.file, session.limits
+    doing = f"while exercise {exercise.number} was being checked, so its check never finished"
+    status = session.status
+    if session.broken == "timed out" or (session.cpu or 0) >= lim.seconds - 0.5:
+        result.status = TIMED_OUT
+        result.message = (f"{shown(path)}: your code did not finish within the time limit of {lim.seconds:g} s "
+                          f"{doing}; it was stopped (a loop that never ends, a sleep, a wait on input?)")
+    elif session.memory:
+        result.status = OUT_OF_MEMORY
+        result.message = (f"{shown(path)}: your code ran out of memory (the limit is {lim.memory_mb} MB) {doing}: "
+                          "an array far larger than the inputs?")
+    elif session.exit_note is not None:
+        code, where = session.exit_note.get("exit"), session.exit_note.get("where")
+        at = f" in {where[0]}, {where[1]}" if isinstance(where, list) and len(where) == 2 else ""
+        result.status = CRASHED
+        result.message = (f"{shown(path)}: your code called os._exit({code!r}){at} {doing}; a checked file must "
+                          "return its results, never end the process")
+    elif session.broken and session.broken.startswith("unreadable"):
+        result.status = FAILING
+        result.message = (f"{shown(path)}: the checker could not read your code's answer ({session.broken[12:]}): "
+                          "an answer far too large, or something in your file wrote to the checker's pipe; this "
+                          "counts as failing")
+    elif status is not None and status < 0 and session.broken:
         name = signal.Signals(-status).name if -status in signal.valid_signals() else f"signal {-status}"
-        how = f"ended the process by {name}" + (" (a crash in native code)" if name in CRASHES else "")
-    else:
-        how = f"ended the process with exit status {status}"
-    path = folder / exercise.file
-    return Result(exercise, path, FAILING, message=(
-        f"{shown(path)}: your code {how} while exercise {exercise.number} was being checked, so its check never "
-        "finished; a checked file must return its results, never end the process: this counts as failing"))
+        extra = {"SIGXFSZ": f" (a file over the limit of {lim.file_mb} MB)"}.get(name, "")
+        result.status = CRASHED
+        result.message = (f"{shown(path)}: your code ended the process by {name}{extra}"
+                          + (" (a crash in native code)" if name in CRASHES else "") + f" {doing}")
+    elif session.broken:
+        result.status = CRASHED
+        result.message = f"{shown(path)}: your code ended the process (exit status {status}) {doing}"
 
 
-# --- the child -------------------------------------------------------------------------------------
-
-def _portable(value):
-    """A learner's value as something pickle can carry back (numbers stay numbers, anything else its repr)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    try:
-        array = np.array(value)
-    except Exception:                                    # noqa: BLE001 (ragged lists and the like)
-        return repr(value)[:200]
-    return array if array.dtype.kind in "biuf" else repr(value)[:200]
-
-
-def _send(out, message):
-    try:
-        data = pickle.dumps(message)
-    except Exception:                                    # noqa: BLE001 (a value of a class defined in your file)
-        result = message[1]
-        for fact in result.facts:
-            for name in ("got", "expected"):
-                if hasattr(fact, name):
-                    setattr(fact, name, _portable(getattr(fact, name)))
-        data = pickle.dumps(message)
-    out.write(data)
-    out.flush()
-
-
-def _caller(folder):
-    """'ex03_mse.py, mse (line 4)' for the innermost frame of the stack inside one of your files, or ''."""
-    yours = {(Path(folder) / ex.file).resolve() for ex in TRACK}
-    frames = [f for f in traceback.extract_stack() if Path(f.filename).resolve() in yours]
-    return f"{shown(frames[-1].filename)}, {frames[-1].name} (line {frames[-1].lineno})" if frames else ""
-
-
-def child(fd):
-    """Run the jobs read from stdin; write each Result, pickled, to the file descriptor fd."""
-    out = os.fdopen(fd, "wb")
-    jobs = pickle.load(sys.stdin.buffer)
-    backend.use("numpy")                                 # your answers are NumPy code
-    real_exit, folder = os._exit, None
-
-    def reporting_exit(code=0):                          # os._exit still ends the process, after saying where
-        _send(out, ("exit", code, _caller(folder)))
-        real_exit(code)
-    os._exit = reporting_exit
-    for number, folder, options in jobs:
-        _send(out, ("result", run(find(number), folder, **options)))
-    out.close()
-
-
-if __name__ == "__main__":
-    try:
-        child(int(sys.argv[1]))
-    except KeyboardInterrupt:                            # Ctrl-C reaches both processes: the parent reports it
-        sys.exit(130)
+def run_apart(jobs, limits=None, capture=False):
+    """Yield the Result of each job (exercise, folder, options), in order, each in a child of its own."""
+    for exercise, folder, options in jobs:
+        yield run_job(exercise, folder, options, limits, capture)

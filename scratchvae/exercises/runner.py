@@ -71,6 +71,8 @@ def shown(path):
 
 def where_raised(err, paths):
     """(path, 'Dense.backward (line 44)') for the last traceback frame inside one of `paths`, or None."""
+    if hasattr(err, "remote_where"):                # raised in the child (isolate.py): it said where
+        return err.remote_where
     paths = {Path(p).resolve() for p in paths}
     frames = [(f, ln) for f, ln in traceback.walk_tb(err.__traceback__)
               if Path(f.f_code.co_filename).resolve() in paths]
@@ -109,8 +111,9 @@ def untouched(path, exercise):
     return path.is_file() and path.read_bytes() == stub.read_bytes()
 
 
-def run(exercise, folder, picture=None, **options):
+def run(exercise, folder, picture=None, loader=load_file, **options):
     """Check `exercise` in `folder` (a workspace, or SOLUTIONS), here, in this process.
+    loader(path) imports a file (isolate.py passes one that imports it in a child and returns a stand-in).
     options: exercise 9's train_images and test_images, or train=False (no training run); picture: where a
     passing exercise 9 draws your VAE's reconstructions and samples (default: ex09_vae.png in a workspace)."""
     folder = Path(folder)
@@ -126,12 +129,12 @@ def run(exercise, folder, picture=None, **options):
 
     def load(number):                     # exercise 9 assembles your other answers, from the same folder
         if number not in loaded:
-            loaded[number] = load_file(folder / find(number).file)
+            loaded[number] = loader(folder / find(number).file)
         return loaded[number]
 
     if exercise.number == 9 and picture is None and folder != SOLUTIONS:
         picture = folder / PICTURE
-    result = judge(exercise, lambda: load_file(path), load, path, [folder / ex.file for ex in TRACK],
+    result = judge(exercise, lambda: loader(path), load, path, [folder / ex.file for ex in TRACK],
                    picture=picture, **options)
     if stub:
         result.status = NOT_STARTED

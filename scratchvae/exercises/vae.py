@@ -38,6 +38,7 @@ from ..train import evaluate, fit
 from . import checks
 from .checks import uniform
 from .facts import Claim, Fact
+from .remote import call_many
 
 TRAIN_IMAGES, TEST_IMAGES = 10_000, 1_000       # check 9's training run: 1 epoch, batch 100
 TRAINING = dict(hidden=(400,), latent=20, lr=1e-3, batch_size=100, epochs=1, seed=0)
@@ -104,9 +105,10 @@ class YourAdam:
 
     def step(self):
         self.t += 1
-        for name, p, g in self.parameters():          # read afresh: your backward may assign new arrays
-            m, v = self.state.get(name, (np.zeros_like(p), np.zeros_like(p)))
-            p_new, m, v = self.adam_step(p, g, m, v, self.t, lr=self.lr)
+        params = list(self.parameters())              # read afresh: your backward may assign new arrays
+        calls = [((p, g, *self.state.get(name, (np.zeros_like(p), np.zeros_like(p))), self.t), {"lr": self.lr})
+                 for name, p, g in params]
+        for (name, p, _), (p_new, m, v) in zip(params, call_many(self.adam_step, calls)):   # one message
             p[...] = p_new
             self.state[name] = (m, v)
 
