@@ -28,7 +28,7 @@ def test_exact_log_px_agrees_with_the_importance_weighted_estimate(trained):
     np.testing.assert_allclose(exact["log_px"], l_k, atol=0.05)              # a wrong normaliser is off by nats
     assert np.all(exact["elbo"] < exact["log_px"])                           # the bound is below
     np.testing.assert_allclose(exact["gap"], exact["kl_post"], atol=1e-3)    # log p(x) - ELBO = KL(q || post.)
-    post_mass = np.exp(exact["log_post"]).sum(axis=1) * exact["dz"] ** 2
+    post_mass = np.exp(exact["log_post"]).sum(axis=1) * exact["area"]
     np.testing.assert_allclose(post_mass, 1.0, atol=1e-9)                    # the posterior is normalised
 
 
@@ -44,3 +44,12 @@ def test_models_the_grid_cannot_integrate_are_refused():
         grid_posterior.infer(VAE(VAEConfig(hidden=(8,), latent=3)), np.zeros((1, 784), np.float32))
     with pytest.raises(ValueError, match="n >= 2"):
         grid_posterior.grid(-1, 1, 1)
+
+
+def test_a_rectangle_around_the_posterior_gives_the_same_log_px(trained):
+    model, x = trained
+    square = grid_posterior.infer(model, x[:1], -6, 6, 201)
+    mean = np.exp(square["log_post"][0]) * square["area"] @ square["z_grid"]          # the posterior's mean
+    box = grid_posterior.infer(model, x[:1], mean - [1.5, 2.5], mean + [1.5, 2.5], 201)
+    assert box["spacing"][0] < box["spacing"][1]
+    np.testing.assert_allclose(box["log_px"], square["log_px"], atol=2e-3)
