@@ -64,6 +64,7 @@ class Lab:
         self._cv = threading.Condition()                    # guards the command queue, run and _closing
         self._commands, self._closing, self._thread = [], False, None
         self._start_lock = threading.Lock()
+        self.cpu_seconds = 0.0
         self.frame = json.dumps(self._idle_frame()).encode()
 
     @property
@@ -121,7 +122,9 @@ class Lab:
     # ---- the training thread ---------------------------------------------------------------------
 
     def _loop(self):
+        cpu0 = time.thread_time()
         while True:
+            self.cpu_seconds = time.thread_time() - cpu0            # this thread's CPU time (the benchmark's)
             with self._cv:
                 while not self._commands and not self._closing and self.run.status != "running":
                     self._cv.wait()
@@ -284,6 +287,13 @@ class Lab:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             answer = frames.exact(twin, self.data.x_held[index])
         return {"index": index, "label": int(self.data.y_held[index]), "step": step, **answer}
+
+    def decode(self, z):
+        """The mean image of p(x|z) under the current weights, for a point clicked on the codes' plane."""
+        def fn():
+            image = self.run.model.decode(np.asarray([z], dtype=self.run.model.dtype))
+            return {"z": [float(v) for v in np.float32(z)], "step": self.run.step, "image": frames.pixels(image)}
+        return self._call(fn)
 
     def fork(self, betas, steps):
         def fn():

@@ -11,6 +11,7 @@
     POST /api/lab/beta   {"beta"}       POST /api/lab/lr {"lr"}
     POST /api/lab/step   {"digits": [held-out indices], optional}  one minibatch, and the pulls on each mu
     POST /api/lab/exact  {"index"}      exact inference for a held-out digit (up to about 2 s)
+    POST /api/lab/decode {"z": [z1, z2]}   the mean image of p(x|z) now
     POST /api/lab/fork   {"betas": [a, b], "steps"}    two branches differing only in beta
 
 Refusals, as the explorer's (server.RequestError -> one line of JSON): 400 for a field that is missing,
@@ -29,7 +30,7 @@ LIMITS = {"beta": (0.0, 1000.0), "lr": (1e-7, 1.0), "hidden": (2, 2048), "seed":
           "warmup": (0, 10**6), "steps": (1, 20000)}
 SETTINGS = ("beta", "lr", "hidden", "seed", "warmup")
 MAX_DIGITS = 10                   # digits whose pulls one step returns
-POSTS = ("start", "pause", "resume", "reset", "beta", "lr", "step", "exact", "fork", "save")
+POSTS = ("start", "pause", "resume", "reset", "beta", "lr", "step", "exact", "decode", "fork", "save")
 
 
 def number(body, key):
@@ -106,6 +107,9 @@ def _answer(lab, name, body):
             raise http.RequestError(400, f"field 'digits' must be a list of at most {MAX_DIGITS} held-out indices, "
                                          f"got {str(digits)[:60]}")
         return lab.step([http.integer({"digits": d}, "digits", 0, n_held - 1) for d in digits])
+    if name == "decode":
+        only(body, ("z",), ("z",))
+        return lab.decode(http.numbers(body, "z", 2, -http.Z_LIMIT, http.Z_LIMIT))
     if name == "exact":
         only(body, ("index",), ("index",))
         return lab.exact(http.integer(body, "index", 0, n_held - 1))
