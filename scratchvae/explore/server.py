@@ -222,9 +222,9 @@ class ExploreServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, space, port=0, verbose=False, lab=None):
+        self.lab = lab if lab is not None else Lab()     # first: a failed bind calls server_close()
         super().__init__(("127.0.0.1", port), Handler)
         self.space, self.verbose, self.lock = space, verbose, threading.Lock()
-        self.lab = lab if lab is not None else Lab()
         self.port = self.server_address[1]
         self.hosts = [f"127.0.0.1:{self.port}", f"localhost:{self.port}"]
         self.info = json.dumps(space.info()).encode()
