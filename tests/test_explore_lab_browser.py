@@ -68,22 +68,26 @@ def test_a_run_started_paused_stepped_and_steered_from_the_page(browser, lab_ser
     click(browser, "pause")
     wait(browser, "return document.getElementById('status').dataset.status === 'paused'")
     paused_step = int(status(browser)["step"])
+    xy = np.array(browser.execute_script("return lab.frame.codes.xy"), float)
+    gaps = np.linalg.norm(xy[:, None] - xy[None], axis=2) + np.diag([np.inf] * len(xy))
+    gaps[np.abs(xy).max(axis=1) > 3.5] = 0                                   # (a dot off the axes sits at the edge)
+    pick = int(np.argmax(gaps.min(axis=1)))                                  # the dot farthest from any other
     x, y = browser.execute_script("const f = lab.frame, p = plane(document.getElementById('codes'));"
-                                  "return [p.x(f.codes.xy[7][0]), p.y(f.codes.xy[7][1])]")
+                                  f"return [p.x(f.codes.xy[{pick}][0]), p.y(f.codes.xy[{pick}][1])]")
     canvas = browser.find_element("id", "codes")
     from selenium.webdriver.common.action_chains import ActionChains  # here: the import above skips without it
     ActionChains(browser).move_to_element_with_offset(canvas, round(x - canvas.size["width"] / 2),
                                                       round(y - canvas.size["height"] / 2)).click().perform()
-    wait(browser, "return document.getElementById('codes').dataset.selected === '[7]'")
+    wait(browser, f"return document.getElementById('codes').dataset.selected === '[{pick}]'")
     wait(browser, "return Number(document.getElementById('exact').dataset.seq) >= 1", timeout=30)
     exact = browser.execute_script("return lab.exact")
-    assert exact["index"] == 7 and exact["elbo"] < exact["log_px"]                           # the library's numbers
+    assert exact["index"] == pick and exact["elbo"] < exact["log_px"]                           # the library's numbers
 
     click(browser, "step")
     wait(browser, "return Number(document.getElementById('forces').dataset.seq) >= 1")
     wait(browser, f"return Number(document.getElementById('status').dataset.step) === {paused_step + 1}")
     forces = browser.execute_script("return lab.forces.forces")
-    assert [f["index"] for f in forces] == [7]
+    assert [f["index"] for f in forces] == [pick]
     np.testing.assert_allclose(forces[0]["kl"], -np.array(forces[0]["mu"]), rtol=1e-6)      # beta 1: -mu
     assert "reconstruction" in browser.find_element("id", "forces").text
 
@@ -96,11 +100,30 @@ def test_a_run_started_paused_stepped_and_steered_from_the_page(browser, lab_ser
     wait(browser, f"return Number(document.getElementById('status').dataset.step) > {paused_step + 5}")
     assert status(browser)["status"] == "running"
     if SCREENSHOT:
-        time.sleep(3)
-        browser.set_window_size(1440, 1500)
-        time.sleep(1)
-        browser.save_screenshot(SCREENSHOT)
+        take_screenshot(browser)
     severe = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not severe, severe
     assert browser.find_element("id", "error").get_attribute("hidden") is not None
     assert not MISSING
+
+
+def take_screenshot(driver):
+    """The README's picture: a fork traced on the rate-distortion plane, then one step's pulls on two digits."""
+    time.sleep(10)
+    click(driver, "fork")
+    wait(driver, "const f = lab.frame.fork; return f !== null && f.done && lab.frame.status === 'paused'", timeout=180)
+    seq = int(driver.execute_script("return Number(document.getElementById('exact').dataset.seq)"))
+    driver.execute_script("lab.selected = []; select(260); select(7);")
+    wait(driver, f"return Number(document.getElementById('exact').dataset.seq) >= {seq + 2}", timeout=30)
+    click(driver, "step")
+    wait(driver, "return Number(document.getElementById('forces').dataset.seq) >= 2")
+    x, y = driver.execute_script("const p = plane(document.getElementById('codes')); return [p.x(2.6), p.y(3.1)]")
+    canvas = driver.find_element("id", "codes")
+    from selenium.webdriver.common.action_chains import ActionChains
+    ActionChains(driver).move_to_element_with_offset(canvas, round(x - canvas.size["width"] / 2),
+                                                      round(y - canvas.size["height"] / 2)).click().perform()
+    wait(driver, "return document.getElementById('decoded-z').textContent.startsWith('z =')")
+    driver.set_window_size(1440, 1560)
+    driver.execute_script("window.scrollTo(0, 0)")
+    time.sleep(1)
+    driver.save_screenshot(SCREENSHOT)

@@ -153,12 +153,12 @@ class Lab:
             while time.perf_counter() < end and run.status == "running":
                 if not run.train_step():
                     break
-                if run.fork is not None and run.fork.done:
-                    run.status = "paused"
+                if run.fork is not None and run.fork.done and not run.fork.announced:
+                    run.fork.announced, run.status = True, "paused"
                     run.mark("fork done", run.fork.betas)
         t1 = time.perf_counter()
         run.seconds += t1 - t0
-        run.rate.append((t1, run.images if run.fork is None else run.fork.done_steps * BATCH * 2))
+        run.rate.append((t1, run.images))
 
     def _call(self, fn, timeout=10.0):
         """Run fn() on the training thread between two chunks and return its value (or raise its error)."""
@@ -219,9 +219,6 @@ class Lab:
             run = self.run
             if run.status == "diverged":
                 raise LabError(409, f"the run diverged at step {run.step}; POST /api/lab/reset to begin again")
-            if run.fork is not None and run.fork.done:
-                run.fork = None                                     # the main run goes on from the fork's step
-                run.mark("fork ended", None)
             run.status = "running"
             self._publish()
             return self._summary()
@@ -258,7 +255,7 @@ class Lab:
             run = self.run
             if run.status == "diverged":
                 raise LabError(409, f"the run diverged at step {run.step}; POST /api/lab/reset to begin again")
-            if run.fork is not None:
+            if run.fork is not None and not run.fork.done:           # a step of the run ends a fork midway
                 run.fork = None
                 run.mark("fork ended", None)
             run.status = "paused"

@@ -9,7 +9,8 @@ fused Adam's step (scratchvae/fast: the fast path). The same seed gives the same
 
 Fork: the run's model and Adam state are copied twice; the two branches differ only in beta and train on
 identical minibatches with identical eps, so any difference between their traces on the
-rate-distortion plane is beta's doing. The main run waits at the fork's step.
+rate-distortion plane is beta's doing. The main run waits at the fork's step; once the fork's steps are
+done the lab pauses, and resume (or step) continues the main run from there, the fork's traces still shown.
 """
 import copy
 from collections import deque
@@ -94,7 +95,8 @@ class Run:
     def train_step(self):
         """One minibatch: objective (forward + hand-written backward), then Adam; False if the loss is not finite."""
         xb, eps = self.next_batch()
-        if self.fork is not None:
+        if self.fork is not None and not self.fork.done:              # the branches train; the run waits
+            self.images += 2 * len(xb)
             return self.fork.train_step(xb, eps)
         self.step += 1
         parts = self.model.objective(xb, eps=eps, backward=True, step=self.step)
@@ -127,7 +129,7 @@ class Fork:
         self.opts = [clone_optimizer(run.opt, m) for m in self.models]
         for model, beta in zip(self.models, betas):
             model.config.beta, model.config.warmup_steps = beta, 0
-        self.traces, self.diverged = [[], []], [False, False]
+        self.traces, self.diverged, self.announced = [[], []], [False, False], False
 
     @property
     def done(self):
@@ -146,17 +148,17 @@ class Fork:
         return True
 
     def measure(self, data, seed):
+        """Each branch's held-out rate (KL) and distortion (rec) at the fork's current step, once per step."""
+        step = self.start + self.done_steps
         for i, model in enumerate(self.models):
-            if not self.diverged[i]:
-                test, _, _ = frames.held_out_figures(model, data.x_held, self.betas[i], seed)
-                point = {"step": self.start + self.done_steps, "rate": frames.finite(test["kl"]),
-                         "distortion": frames.finite(test["rec"]), "neg_elbo": frames.finite(test["neg_elbo"])}
-                trace = self.traces[i]
-                if trace and trace[-1]["step"] == point["step"]:
-                    trace.pop()
-                trace.append(point)
-                if len(trace) > frames.MAX_POINTS:
-                    self.traces[i] = trace[::2] + ([trace[-1]] if len(trace) % 2 == 0 else [])
+            trace = self.traces[i]
+            if self.diverged[i] or (trace and trace[-1]["step"] == step):
+                continue
+            test, _, _ = frames.held_out_figures(model, data.x_held, self.betas[i], seed)
+            trace.append({"step": step, "rate": frames.finite(test["kl"]), "distortion": frames.finite(test["rec"]),
+                          "neg_elbo": frames.finite(test["neg_elbo"])})
+            if len(trace) > frames.MAX_POINTS:
+                self.traces[i] = trace[::2] + ([trace[-1]] if len(trace) % 2 == 0 else [])
 
     def to_json(self):
         return {"betas": self.betas, "start_step": self.start, "steps": self.steps, "done_steps": self.done_steps,
