@@ -24,7 +24,7 @@ from .lab_run import BATCH, Data, Fork, Run, clone
 
 DEFAULTS = {"beta": 1.0, "lr": 1e-3, "hidden": 400, "seed": 0, "warmup": 0}
 CHUNK_S = 0.05           # seconds of training between two looks at the command queue
-FRAME_S = 0.4            # seconds between frames: the page updates 2.5 times a second
+FRAME_S = 0.3            # seconds between frames: the page updates about 3 times a second
 FORK_STEPS = 469         # steps of a fork unless told: one epoch of MNIST
 PRESETS = [
     {"name": "beta = 0: holes", "settings": {"beta": 0.0},

@@ -35,7 +35,7 @@ MAX_POINTS = 400          # points per curve before two neighbours are merged in
 MANIFOLD_N = 12           # the decoded manifold: 12 x 12 digits on normal quantiles (plots.manifold_grid)
 RECONSTRUCTED = 10        # one held-out digit of each label, reconstructed every frame
 FORCE_SAMPLES = 64        # eps draws averaged in the reconstruction's pull on mu
-EXACT_N = 121             # grid points per side for exact inference (121^2 decoder passes)
+EXACT_N = 101             # grid points per side for exact inference (101^2 decoder passes)
 CURVE_KEYS = ("rec", "kl", "beta_kl", "neg_elbo")
 
 
