@@ -20,29 +20,11 @@ import numpy as np
 
 from .. import checkpoint, plots
 from . import lab_frames as frames
-from .lab_run import BATCH, Data, Fork, Run, clone
+from .lab_run import BATCH, DEFAULTS, PRESETS, Data, Fork, Run, clone
 
-DEFAULTS = {"beta": 1.0, "lr": 1e-3, "hidden": 400, "seed": 0, "warmup": 0}
 CHUNK_S = 0.05           # seconds of training between two looks at the command queue
 FRAME_S = 0.3            # seconds between frames: the page updates about 3 times a second
 FORK_STEPS = 469         # steps of a fork unless told: one epoch of MNIST
-PRESETS = [
-    {"name": "beta = 0: holes", "settings": {"beta": 0.0},
-     "look": "With no KL term nothing pulls the codes to the prior: they drift far outside its circles and leave "
-             "empty gaps, so decoded points between the clusters (and samples from the prior) are not digits."},
-    {"name": "beta = 1: the VAE", "settings": {"beta": 1.0},
-     "look": "The true ELBO: the codes fill the prior's 2-sigma circle, the clusters touch, and almost every "
-             "point of the decoded manifold is a digit."},
-    {"name": "beta = 8: collapse", "settings": {"beta": 8.0},
-     "look": "A nat of KL now costs eight: the codes huddle on the prior, one dimension's KL falls towards 0 "
-             "(collapse) and the reconstructions blur into average digits."},
-    {"name": "KL warm-up", "settings": {"beta": 1.0, "warmup": 2000},
-     "look": "beta climbs from 0 to 1 over the first 2,000 steps: the codes first spread as with beta = 0, then "
-             "the rising beta*KL curve pulls them back into the circles."},
-    {"name": "lr = 0.05: divergence", "settings": {"lr": 0.05},
-     "look": "Adam's steps are fifty times too long: the loss jumps about and then becomes NaN; the lab stops "
-             "and says so (reset, and try 0.003)."},
-]
 
 
 

@@ -11,6 +11,9 @@ Steps, all in one process on this machine, one after the other so that they see 
      MNIST test digits (train.evaluate, as fit's "test")
   4. time fit's epoch again, so a change of load between steps 1 and 3 shows
 Nothing is asserted; the figures are printed for people, with the machine's load beside them.
+
+python -m scratchvae.explore --lab-presets [STEPS] trains each preset of the page for STEPS steps (default
+2400) and prints the figures its sentence describes (presets()).
 """
 import http.client
 import json
@@ -25,6 +28,7 @@ from ..data import load_mnist
 from ..fast import Adam
 from ..models.vae import VAE, VAEConfig
 from ..train import evaluate, fit
+from . import lab_frames as frames
 from . import server
 from .lab import DEFAULTS
 from .latent_space import LatentSpace
@@ -115,4 +119,27 @@ def run(seconds=30.0):
         ms = 1000 * np.array(values)
         print(f"  {name:<16} {len(ms):4d} calls: median {np.median(ms):7.1f} ms, max {ms.max():7.1f} ms")
     print(f"load average now {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    return 0
+
+
+def presets(steps=2400):
+    """Train each preset for `steps` steps (as the lab does, seed 0) and print what its sentence claims:
+    held-out rec and KL, KL per dimension, how far the codes spread, q's mean std, and any divergence."""
+    from .lab_run import PRESETS, Data, Run
+    data = Data()
+    for preset in PRESETS:
+        run = Run({**DEFAULTS, **preset["settings"]}, data)
+        t0 = time.perf_counter()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            while run.step < steps and run.train_step():
+                pass
+        if run.status == "diverged":
+            print(f"{preset['name']:<22} {run.message}")
+            continue
+        test, mu, std = frames.held_out_figures(run.model, data.x_held, run.beta_now(), 0)
+        r = np.linalg.norm(mu, axis=1)
+        print(f"{preset['name']:<22} step {run.step}: held-out rec {test['rec']:.1f}, KL {test['kl']:.2f} "
+              f"(per dimension {', '.join(f'{v:.2f}' for v in test['kl_per_dim'])}), codes: |mu| up to {r.max():.1f}, "
+              f"{np.mean(r > 2):.0%} outside the 2-sigma circle; q's std {std.mean():.3f} on average "
+              f"({time.perf_counter() - t0:.0f} s)", flush=True)
     return 0
