@@ -235,3 +235,10 @@ def test_the_pulls_on_mu_are_the_gradients_of_the_objective():
         numeric = (rec(mu + step) - rec(mu - step)) / (2 * h)                 # (2,) d rec / d mu_j per image
         np.testing.assert_allclose(rec_pull[:, j], -numeric, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(kl_pull, -beta * mu, rtol=1e-12)
+
+
+def test_a_failure_inside_the_lab_is_a_500_with_one_line(idle, monkeypatch):
+    monkeypatch.setattr(idle.lab, "exact", lambda index: np.linalg.inv(np.zeros((2, 2))))
+    status, answer = call(idle, "POST", "/api/lab/exact", {"index": 0})
+    assert status == 500 and "LinAlgError" in answer["error"] and "\n" not in answer["error"]
+    assert call(idle, "GET", "/api/lab/state")[0] == 200                    # and the server goes on

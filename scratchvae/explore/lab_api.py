@@ -86,6 +86,11 @@ def post(lab, path, body):
         return json.dumps(_answer(lab, name, body)).encode()
     except LabError as err:
         raise http.RequestError(err.status, str(err)) from None
+    except http.RequestError:
+        raise
+    except Exception as err:              # a failure of the lab itself: still one line of JSON, not a dropped socket
+        first = (str(err).splitlines() or [""])[0][:200]
+        raise http.RequestError(500, f"the lab could not answer {path}: {type(err).__name__}: {first}") from None
 
 
 def _answer(lab, name, body):
