@@ -83,8 +83,8 @@ def test_the_state_before_any_start_and_the_page(srv):
         assert call(srv, "GET", path)[0] == 200
     assert b'href="/lab"' in call(srv, "GET", "/")[1]                          # the explorer links to the lab
     status, info = call(srv, "GET", "/api/lab/info")
-    assert status == 200 and len(info["held_out"]["labels"]) == 500
-    assert np.bincount(info["held_out"]["labels"]).tolist() == [50] * 10     # class-balanced
+    assert status == 200 and len(info["held_out"]["labels"]) == 300
+    assert np.bincount(info["held_out"]["labels"]).tolist() == [30] * 10     # class-balanced
     for control in ("pause", "resume", "reset", "step", "save"):
         status, answer = call(srv, "POST", f"/api/lab/{control}", {})
         assert status == 409 and "start" in answer["error"]
@@ -92,7 +92,7 @@ def test_the_state_before_any_start_and_the_page(srv):
 
 def test_start_train_pause_step_beta_resume_reset(srv):
     status, first = call(srv, "POST", "/api/lab/start", TINY)
-    assert status == 200 and first["step"] == 0 and len(first["codes"]["xy"]) == 500
+    assert status == 200 and first["step"] == 0 and len(first["codes"]["xy"]) == 300
     state = until(srv, lambda s: s["step"] >= 40 and len(s["curves"]["step"]) >= 3)
     assert state["running"] is True and state["images_per_second"] > 0
     c = state["curves"]
@@ -138,7 +138,7 @@ BAD = [
     ("/api/lab/start", {"hidden": 0}, "'hidden'"),
     ("/api/lab/start", {"seed": -1}, "'seed'"),
     ("/api/lab/start", {"batch": 64}, "unknown ['batch']"),
-    ("/api/lab/step", {"digits": [500]}, "'digits'"),
+    ("/api/lab/step", {"digits": [300]}, "'digits'"),
     ("/api/lab/exact", {"index": -1}, "'index'"),
     ("/api/lab/decode", {"z": [0]}, "list of 2 numbers"),
     ("/api/lab/fork", {"betas": [1]}, "two betas"),

@@ -94,8 +94,7 @@ class Lab:
                  "images_trained": run.images, "seconds_trained": round(run.seconds, 3),
                  "settings": {**run.settings, "beta": run.model.config.beta, "lr": run.opt.lr},
                  "beta_now": run.beta_now(), "curves": run.curves.to_json(), "events": run.events,
-                 "codes": {"xy": [[frames.finite(v, 3) for v in row] for row in mu],
-                           "std": [[frames.finite(v, 3) for v in row] for row in std], "labels": d.y_held.tolist()},
+                 "codes": {"xy": frames.rounded(mu), "std": frames.rounded(std), "labels": d.y_held.tolist()},
                  **images, "fork": None if run.fork is None else run.fork.to_json(),
                  "message": run.message, "frame": self.frame_count}
         self.frame = json.dumps(frame).encode()

@@ -7,7 +7,7 @@ Steps, all in one process on this machine, one after the other so that they see 
      while a client polls GET /api/lab/state four times a second, as the page does, and sends the other
      calls now and then (beta, lr, decode, step-free controls, one exact inference); every answer is timed
   3. pause; the lab's images per second = images trained / wall seconds from the start's answer to the
-     pause's (frames, commands and all), and the held-out -ELBO: the lab's own 500 digits and all 10,000
+     pause's (frames, commands and all), and the held-out -ELBO: the lab's own 300 digits and all 10,000
      MNIST test digits (train.evaluate, as fit's "test")
   4. time fit's epoch again, so a change of load between steps 1 and 3 shows
 Nothing is asserted; the figures are printed for people, with the machine's load beside them.
@@ -112,7 +112,7 @@ def run(seconds=30.0):
           f"images per CPU second, {lab_cpu / max(before_cpu, after_cpu):.0%} to "
           f"{lab_cpu / min(before_cpu, after_cpu):.0%} of fit's")
     print(f"held-out -ELBO {seconds:g} s after pressing start (step {paused['step']}, epoch {frame['epoch']}): "
-          f"{held:.2f} nats on the lab's 500 digits, {full:.2f} on all 10,000 test digits "
+          f"{held:.2f} nats on the lab's 300 digits, {full:.2f} on all 10,000 test digits "
           "(Bernoulli score of grey-level pixels)")
     print(f"frames published: {frame['frame']} in {wall:.1f} s ({frame['frame'] / wall:.1f} per second)")
     for name, values in times.items():

@@ -30,7 +30,7 @@ from ..nn.kl import gaussian_kl
 from ..nn.losses import bce_with_logits
 from ..train import evaluate
 
-PER_CLASS = 50            # held-out digits of each label: 500 codes on the page, and the held-out curve
+PER_CLASS = 30            # held-out digits of each label: 300 codes on the page, and the held-out curve
 MAX_POINTS = 400          # points per curve before two neighbours are merged into one
 MANIFOLD_N = 12           # the decoded manifold: 12 x 12 digits on normal quantiles (plots.manifold_grid)
 RECONSTRUCTED = 10        # one held-out digit of each label, reconstructed every frame
@@ -48,6 +48,14 @@ def finite(value, digits=4):
     """A float for JSON: rounded, or None for NaN and inf (JSON has no NaN)."""
     value = float(value)
     return round(value, digits) if math.isfinite(value) else None
+
+
+def rounded(a, digits=3):
+    """An array as nested lists for JSON, rounded, with None where it is NaN or inf."""
+    a = np.asarray(a, dtype=float)
+    if np.all(np.isfinite(a)):
+        return np.round(a, digits).tolist()
+    return np.where(np.isfinite(a), np.round(a, digits), None).tolist()
 
 
 def held_out(x, y, per_class=PER_CLASS):

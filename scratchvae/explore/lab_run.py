@@ -69,7 +69,7 @@ class Data:
     def __init__(self):
         x_test, y_test = load_mnist("test")
         keep = frames.held_out(x_test, y_test)
-        self.x_held, self.y_held = x_test[keep], y_test[keep].astype(int)              # (500, 784), (500,)
+        self.x_held, self.y_held = x_test[keep], y_test[keep].astype(int)              # (300, 784), (300,)
         self.shown = np.array([np.flatnonzero(self.y_held == k)[0] for k in range(10)])   # reconstructed ones
         self._train = None
 

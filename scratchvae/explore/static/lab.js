@@ -180,7 +180,8 @@ function drawCurves(canvas, series, events, steps) {
     if (e.step < x0) continue;
     ctx.strokeStyle = "#999"; ctx.setLineDash([2, 2]);
     ctx.beginPath(); ctx.moveTo(X(e.step), 0); ctx.lineTo(X(e.step), h - bottom); ctx.stroke(); ctx.setLineDash([]);
-    ctx.fillStyle = "#555"; ctx.fillText(`${e.what}${e.value === null ? "" : " " + e.value}`, X(e.step) + 2, 10);
+    const label = `${e.what}${e.value === null ? "" : " " + e.value}`, width = ctx.measureText(label).width;
+    ctx.fillStyle = "#555"; ctx.fillText(label, X(e.step) + 2 + width > w ? X(e.step) - width - 2 : X(e.step) + 2, 10);
   }
   let keyX = left + 6;
   for (const s of series) {
