@@ -15,6 +15,7 @@ from scratchvae.data import load_mnist
 from scratchvae.explore import lab_frames, server
 from scratchvae.explore.__main__ import load_model, parse_args
 from scratchvae.explore.lab import Lab
+from scratchvae.explore.lab_api import Routes
 from scratchvae.explore.lab_run import Data
 from scratchvae.models.vae import VAE, VAEConfig
 from scratchvae.nn.losses import bce_with_logits_per_example
@@ -38,7 +39,7 @@ def space():
 
 @pytest.fixture
 def srv(space, data, tmp_path):
-    s = server.start(space, lab=Lab(tmp_path / "lab", data=data))
+    s = server.start(space, lab=Routes(Lab(tmp_path / "lab", data=data)))
     yield s
     s.shutdown()
     s.server_close()
@@ -47,7 +48,7 @@ def srv(space, data, tmp_path):
 @pytest.fixture(scope="module")
 def idle(space, data, tmp_path_factory):
     """One server for the refusals: none of them starts a run."""
-    s = server.start(space, lab=Lab(tmp_path_factory.mktemp("lab"), data=data))
+    s = server.start(space, lab=Routes(Lab(tmp_path_factory.mktemp("lab"), data=data)))
     yield s
     s.shutdown()
     s.server_close()
@@ -169,7 +170,7 @@ def test_exact_decode_fork_and_save(srv, tmp_path):
     assert exact["elbo"] < exact["log_px"] and abs(exact["gap"] - exact["kl_q_posterior"]) < 2e-3
     call(srv, "POST", "/api/lab/pause", {})
     status, decoded = call(srv, "POST", "/api/lab/decode", {"z": [0.5, -1.5]})
-    expected = srv.lab.run.model.decode(np.float32([[0.5, -1.5]]))[0]
+    expected = srv.lab.session.run.model.decode(np.float32([[0.5, -1.5]]))[0]
     assert status == 200 and decoded["z"] == [0.5, -1.5]
     np.testing.assert_array_equal(np.frombuffer(base64.b64decode(decoded["image"]), np.uint8),
                                   np.round(255 * expected).astype(np.uint8))
@@ -185,16 +186,17 @@ def test_exact_decode_fork_and_save(srv, tmp_path):
     status, saved = call(srv, "POST", "/api/lab/save", {})
     assert status == 200 and saved["path"].endswith("checkpoint.npz")
     model, name = load_model(parse_args(["--checkpoint", saved["path"]]))   # the explorer loads it
-    lab_model = srv.lab.run.model
+    lab_model = srv.lab.session.run.model
     z = np.float32([[0.5, -1.5]])
     np.testing.assert_array_equal(model.decode(z), lab_model.decode(z))
-    assert checkpoint.load(saved["path"])[2]["step"] == srv.lab.run.step
+    assert checkpoint.load(saved["path"])[2]["step"] == srv.lab.session.run.step
 
 
 def test_a_nan_stops_the_run_and_says_so(srv):
     call(srv, "POST", "/api/lab/start", TINY)
     call(srv, "POST", "/api/lab/pause", {})
-    srv.lab._call(lambda: srv.lab.run.model.flat_params.fill(np.nan))      # as a too-large step would leave it
+    lab = srv.lab.session
+    lab._call(lambda: lab.run.model.flat_params.fill(np.nan))               # as a too-large step would leave it
     assert call(srv, "POST", "/api/lab/step", {})[0] == 200
     state = call(srv, "GET", "/api/lab/state")[1]
     assert state["status"] == "diverged" and "nan" in state["message"] and state["running"] is False
@@ -203,10 +205,20 @@ def test_a_nan_stops_the_run_and_says_so(srv):
     assert call(srv, "POST", "/api/lab/reset", {})[1]["status"] == "paused"
 
 
+def test_a_server_without_a_lab_has_no_lab_paths(space):
+    s = server.start(space)
+    try:
+        assert call(s, "GET", "/lab")[0] == 404 and call(s, "GET", "/api/lab/state")[0] == 404
+        assert call(s, "POST", "/api/lab/start", {})[0] == 404
+    finally:
+        s.shutdown()
+        s.server_close()
+
+
 def test_the_training_thread_ends_with_the_server(space, data, tmp_path):
-    s = server.start(space, lab=Lab(tmp_path, data=data))
+    s = server.start(space, lab=Routes(Lab(tmp_path, data=data)))
     call(s, "POST", "/api/lab/start", TINY)
-    thread = s.lab._thread
+    thread = s.lab.session._thread
     assert thread.is_alive()
     s.shutdown()
     s.server_close()
@@ -238,7 +250,7 @@ def test_the_pulls_on_mu_are_the_gradients_of_the_objective():
 
 
 def test_a_failure_inside_the_lab_is_a_500_with_one_line(idle, monkeypatch):
-    monkeypatch.setattr(idle.lab, "exact", lambda index: np.linalg.inv(np.zeros((2, 2))))
+    monkeypatch.setattr(idle.lab.session, "exact", lambda index: np.linalg.inv(np.zeros((2, 2))))
     status, answer = call(idle, "POST", "/api/lab/exact", {"index": 0})
     assert status == 500 and "LinAlgError" in answer["error"] and "\n" not in answer["error"]
     assert call(idle, "GET", "/api/lab/state")[0] == 200                    # and the server goes on

@@ -17,6 +17,7 @@ from scratchvae import pretrained
 from scratchvae.data import load_mnist
 from scratchvae.explore import server
 from scratchvae.explore.lab import Lab
+from scratchvae.explore.lab_api import Routes
 from scratchvae.explore.lab_run import Data
 from scratchvae.explore.latent_space import LatentSpace
 
@@ -30,7 +31,7 @@ def lab_server(tmp_path):
         data._train = load_mnist("train")[0][:2048]
     x, y = load_mnist("test")
     srv = server.start(LatentSpace(pretrained.load("vae-2"), x[:100], y[:100], name="vae-2"),
-                       lab=Lab(tmp_path, data=data))
+                       lab=Routes(Lab(tmp_path, data=data)))
     yield srv
     srv.shutdown()
     srv.server_close()
@@ -57,7 +58,7 @@ def test_a_run_started_paused_stepped_and_steered_from_the_page(browser, lab_ser
     after = status(browser)
     assert after["status"] == "running" and int(after["points"]) > int(before["points"])     # the curves grew
     assert json.loads(after["firstCode"]) != json.loads(before["firstCode"])                 # the codes moved
-    assert lab_server.lab.run.settings["hidden"] == (400 if SCREENSHOT else 8)               # the page's settings
+    assert lab_server.lab.session.run.settings["hidden"] == (400 if SCREENSHOT else 8)      # the page's settings
     ink = browser.execute_script("const c = document.getElementById('curve-elbo'); return Array.from("
                                  "c.getContext('2d').getImageData(0, 0, c.width, c.height).data).filter((v, i) => "
                                  "i % 4 === 3 && v > 0).length")
@@ -89,7 +90,7 @@ def test_a_run_started_paused_stepped_and_steered_from_the_page(browser, lab_ser
     forces = browser.execute_script("return lab.forces.forces")
     assert [f["index"] for f in forces] == [pick]
     np.testing.assert_allclose(forces[0]["kl"], -np.array(forces[0]["mu"]), rtol=1e-6)      # beta 1: -mu
-    assert "reconstruction" in browser.find_element("id", "forces").text
+    wait(browser, "return document.getElementById('forces').textContent.includes('reconstruction')")   # drawn
 
     browser.execute_script("const b = document.getElementById('beta'); b.value = '2';"
                            "b.dispatchEvent(new Event('input'))")

@@ -13,6 +13,7 @@ import webbrowser
 from .. import checkpoint, cli, pretrained
 from ..data import load_mnist
 from .lab import Lab
+from .lab_api import Routes
 from .latent_space import LatentSpace, unsupported_reason
 from .server import ExploreServer
 
@@ -110,7 +111,7 @@ def main(argv=None):
     x_test, y_test = load_mnist("test")
     space = LatentSpace(model, x_test[:args.points], y_test[:args.points], name)   # 3.
     try:
-        server = ExploreServer(space, args.port, args.verbose, Lab(args.lab_out))  # 4.
+        server = ExploreServer(space, args.port, args.verbose, Routes(Lab(args.lab_out)))   # 4.
     except OSError as err:
         raise cli.UsageError(f"--port {args.port}: cannot listen on 127.0.0.1:{args.port} "
                              f"({err.strerror or err}); choose another --port (0 picks a free one)") from None

@@ -27,8 +27,6 @@ FRAME_S = 0.3            # seconds between frames: the page updates about 3 time
 FORK_STEPS = 469         # steps of a fork unless told: one epoch of MNIST
 
 
-
-
 class LabError(Exception):
     """A request the lab refuses: an HTTP status (400, 409) and one line saying why."""
 
@@ -177,9 +175,8 @@ class Lab:
                 raise LabError(503, "the server is shutting down")
             run = Run({**DEFAULTS, **settings}, self.data)
             with self._cv:
-                self.run = run
+                self.run, run.status = run, "running"
                 self._publish()
-                run.status = "running"
                 self._thread = threading.Thread(target=self._loop, name="scratchvae-lab", daemon=True)
                 self._thread.start()
         return self.state()
@@ -201,6 +198,7 @@ class Lab:
             if run.status == "diverged":
                 raise LabError(409, f"the run diverged at step {run.step}; POST /api/lab/reset to begin again")
             run.status = "running"
+            run.rate.clear()                                        # images per second: from now on
             self._publish()
             return self._summary()
         return self._call(fn)

@@ -20,9 +20,10 @@ or paused) or a control before any start, 405 for the wrong method, 404 for an u
 """
 import json
 import math
+from importlib import resources
 
 from . import server as http
-from .lab import FORK_STEPS, LabError
+from .lab import FORK_STEPS, Lab, LabError
 
 STATIC = {"/lab": ("lab.html", "text/html; charset=utf-8"), "/lab.html": ("lab.html", "text/html; charset=utf-8"),
           "/lab.js": ("lab.js", "text/javascript; charset=utf-8"), "/lab.css": ("lab.css", "text/css; charset=utf-8")}
@@ -61,6 +62,31 @@ def settings(body):
         if key in body:
             out[key] = http.integer(body, key, *LIMITS[key])
     return out
+
+
+class Routes:
+    """The lab as server.ExploreServer(lab=...) calls it: which paths are the lab's, and their answers
+    as (status, content type, bytes). server.py never imports this module (no import circle)."""
+
+    def __init__(self, session=None):
+        self.session = session if session is not None else Lab()
+
+    def handles(self, path):
+        return path.startswith("/api/lab/") or path in STATIC
+
+    def get(self, path):
+        if path in STATIC:
+            name, content_type = STATIC[path]
+            return 200, content_type, resources.files(__package__).joinpath("static", name).read_bytes()
+        return 200, "application/json", get(self.session, path)
+
+    def post(self, path, body):
+        if path in STATIC:
+            raise http.RequestError(405, f"POST {path} is not served: it is a page")
+        return 200, "application/json", post(self.session, path, body)
+
+    def close(self):
+        self.session.close()
 
 
 def get(lab, path):

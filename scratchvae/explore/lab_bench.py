@@ -31,6 +31,7 @@ from ..train import evaluate, fit
 from . import lab_frames as frames
 from . import server
 from .lab import DEFAULTS
+from .lab_api import Routes
 from .latent_space import LatentSpace
 
 
@@ -67,7 +68,8 @@ def run(seconds=30.0):
     before, before_cpu = fit_images_per_second(x_train)
     print(f"fit, one epoch: {before:,.0f} images per wall second, {before_cpu:,.0f} per CPU second", flush=True)
 
-    srv = server.start(LatentSpace(pretrained.load("vae-2"), x_test[:300], y_test[:300], name="vae-2"))   # 2.
+    srv = server.start(LatentSpace(pretrained.load("vae-2"), x_test[:300], y_test[:300], name="vae-2"),
+                       lab=Routes())                                                                       # 2.
     times, stop = {}, threading.Event()
 
     def poller():
@@ -96,7 +98,7 @@ def run(seconds=30.0):
         raise RuntimeError(f"POST /api/lab/pause answered {status}: {paused}")
     wall = time.perf_counter() - t_start
     times.setdefault("POST pause", []).append(dt)
-    lab = srv.lab
+    lab = srv.lab.session
     images, cpu = lab.run.images, lab.cpu_seconds
     frame = lab.state()
     held = frame["curves"]["test_neg_elbo"][-1]

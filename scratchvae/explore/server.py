@@ -8,7 +8,7 @@ The standard library's http.server is enough for one page (no web framework). Wh
     POST /api/point        {"xy": [2 numbers], "z": [J], "label"}  -> the z under the pointer, decoded
     POST /api/encode       {"image": [D numbers in 0..1], "label"} -> {"mu", "std", "xy", "ellipse", ...}
     POST /api/interpolate  {"a": i, "b": j, "steps": S, "label"}   -> {"xy", "images"}
-    GET  /lab, /api/lab/..., POST /api/lab/...   the VAE lab (lab_api.py: its paths and their checks)
+    GET  /lab, /api/lab/..., POST /api/lab/...   the VAE lab, when the server is given one (lab_api.Routes)
 ("label" only for a conditional model.)
 
 Safe by default:
@@ -29,9 +29,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import unquote, urlsplit
-
-from . import lab_api
-from .lab import Lab
 
 MAX_BODY = 64 * 1024             # bytes: a drawn 28x28 image as JSON is about 16 KB
 MAX_STEPS = 32                   # interpolation: decoded points per line
@@ -167,12 +164,11 @@ class Handler(BaseHTTPRequestHandler):
     def _get(self, path):
         if path == "/api/info":
             return 200, "application/json", self.server.info
-        if path.startswith("/api/lab/"):
-            return 200, "application/json", lab_api.get(self.server.lab, path)
-        pages = {**STATIC, **lab_api.STATIC}
-        if path not in pages:
-            raise RequestError(404, f"no such page {path[:80]!r}; the explorer serves /, /lab and /api/")
-        name, content_type = pages[path]
+        if self.server.lab is not None and self.server.lab.handles(path):
+            return self.server.lab.get(path)
+        if path not in STATIC:
+            raise RequestError(404, f"no such page {path[:80]!r}; the explorer serves / and /api/")
+        name, content_type = STATIC[path]
         return 200, content_type, resources.files(__package__).joinpath("static", name).read_bytes()
 
     def _post(self, path):
@@ -193,8 +189,8 @@ class Handler(BaseHTTPRequestHandler):
             raise RequestError(400, f"the body is not JSON ({str(err).splitlines()[0][:120]})") from None
         if not isinstance(body, dict):
             raise RequestError(400, f"the body must be a JSON object, got {type(body).__name__}")
-        if path.startswith("/api/lab/"):                      # the lab has its own thread and lock
-            return 200, "application/json", lab_api.post(self.server.lab, path, body)
+        if self.server.lab is not None and self.server.lab.handles(path):   # its own thread and checks
+            return self.server.lab.post(path, body)
         with self.server.lock:                                # one forward pass at a time
             result = answer(self.server.space, path, body)
         return 200, "application/json", json.dumps(result).encode()
@@ -216,13 +212,14 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class ExploreServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer on 127.0.0.1 holding the latent space, its /api/info answer, a lock, and the lab
-    (lab.Lab: idle until a start; its training thread ends when the server is shut down or closed)."""
+    """ThreadingHTTPServer on 127.0.0.1 holding the latent space, its /api/info answer and a lock; and, if
+    given, the lab's routes (lab_api.Routes: handles, get, post, close), whose training thread ends when the
+    server is shut down or closed. This module never imports the lab: the dependency runs one way."""
 
     daemon_threads = True
 
     def __init__(self, space, port=0, verbose=False, lab=None):
-        self.lab = lab if lab is not None else Lab()     # first: a failed bind calls server_close()
+        self.lab = lab                                   # first: a failed bind calls server_close()
         super().__init__(("127.0.0.1", port), Handler)
         self.space, self.verbose, self.lock = space, verbose, threading.Lock()
         self.port = self.server_address[1]
@@ -231,11 +228,13 @@ class ExploreServer(ThreadingHTTPServer):
         self.url = f"http://127.0.0.1:{self.port}/"
 
     def shutdown(self):
-        self.lab.close()
+        if self.lab is not None:
+            self.lab.close()
         super().shutdown()
 
     def server_close(self):
-        self.lab.close()
+        if self.lab is not None:
+            self.lab.close()
         super().server_close()
 
 

@@ -141,7 +141,8 @@ function drawCodes() {
   }
   if (lab.forces && lab.forces.step === (f && f.step)) drawForces(ctx, p);
   if (lab.decoded) { ctx.strokeStyle = "#000"; ctx.beginPath(); ctx.arc(p.x(lab.decoded[0]), p.y(lab.decoded[1]), 6, 0, 7); ctx.stroke(); }
-  $("outside").textContent = outside ? `${outside} codes lie outside these axes (drawn small at the edge)` : "";
+  $("outside").textContent = outside === 1 ? "1 code lies outside these axes (drawn small at the edge)" :
+    outside ? `${outside} codes lie outside these axes (drawn small at the edge)` : "";
 }
 
 function drawForces(ctx, p) {
