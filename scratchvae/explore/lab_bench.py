@@ -99,7 +99,7 @@ def run(seconds=30.0):
     wall = time.perf_counter() - t_start
     times.setdefault("POST pause", []).append(dt)
     lab = srv.lab.session
-    images, cpu = lab.run.images, lab.cpu_seconds
+    images, cpu, frame_cpu = lab.run.images, lab.cpu_seconds, lab.frame_cpu_seconds
     frame = lab.state()
     held = frame["curves"]["test_neg_elbo"][-1]
     full = evaluate(lab.run.model, x_test, seed=lab.run.settings["seed"])["neg_elbo"]
@@ -116,7 +116,8 @@ def run(seconds=30.0):
     print(f"held-out -ELBO {seconds:g} s after pressing start (step {paused['step']}, epoch {frame['epoch']}): "
           f"{held:.2f} nats on the lab's 300 digits, {full:.2f} on all 10,000 test digits "
           "(Bernoulli score of grey-level pixels)")
-    print(f"frames published: {frame['frame']} in {wall:.1f} s ({frame['frame'] / wall:.1f} per second)")
+    print(f"frames published: {frame['frame']} in {wall:.1f} s ({frame['frame'] / wall:.1f} per second), "
+          f"{1000 * frame_cpu / frame['frame']:.1f} ms of CPU each ({frame_cpu / cpu:.0%} of the training thread's)")
     for name, values in times.items():
         ms = 1000 * np.array(values)
         print(f"  {name:<16} {len(ms):4d} calls: median {np.median(ms):7.1f} ms, max {ms.max():7.1f} ms")

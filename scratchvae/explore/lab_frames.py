@@ -35,7 +35,9 @@ MAX_POINTS = 400          # points per curve before two neighbours are merged in
 MANIFOLD_N = 12           # the decoded manifold: 12 x 12 digits on normal quantiles (plots.manifold_grid)
 RECONSTRUCTED = 10        # one held-out digit of each label, reconstructed every frame
 FORCE_SAMPLES = 64        # eps draws averaged in the reconstruction's pull on mu
-EXACT_N = 101             # grid points per side for exact inference (101^2 decoder passes)
+EXACT_COARSE = 41         # exact inference: grid points per side of the first, coarse grid
+EXACT_N = 81              # ... and of each finer grid (81^2 decoder passes)
+EXACT_PASSES = 3          # finer grids at most
 CURVE_KEYS = ("rec", "kl", "beta_kl", "neg_elbo")
 
 
@@ -158,27 +160,33 @@ def forces(model, x, beta, seed=0):
 
 def exact(model, x):
     """Exact inference for one image x (D,): log p(x), the ELBO, their gap and KL(q || posterior), and the
-    posterior on the grid (as 0..255 of its peak). A first pass on a coarse grid over the prior's +-5 and q's
-    +-6 std finds where the posterior lives; the second, finer one covers it and q's +-4 std. "resolved" says
-    whether the fine grid's spacing is under a third of the posterior's standard deviation."""
+    posterior on the grid (as 0..255 of its peak).
+
+    A first, coarse grid over the prior's +-5 and q's +-6 std finds where the posterior lives; each finer
+    grid then covers the posterior's region (where log p(z|x) is within 25 nats of its peak) and q's +-4 std,
+    until its spacing is under a third of the posterior's standard deviation ("resolved") or after
+    EXACT_PASSES grids. The numbers come from the last grid."""
     x = np.asarray(x, dtype=np.float32)[None, :]
     mu, logvar = (backend.to_host(a)[0].astype(float) for a in model.encode(x))
     std = np.exp(0.5 * logvar)
     lo = np.clip(np.minimum(-5.0, mu - 6 * std), -60, None)                          # a sanity bound of 60
     hi = np.clip(np.maximum(5.0, mu + 6 * std), None, 60)
-    coarse = grid_posterior.infer(model, x, lo, hi, 61)
-    keep = coarse["log_post"][0] > coarse["log_post"][0].max() - 25                  # all but e^-25 of the mass
-    where = coarse["z_grid"][keep]                                                   # (k, 2)
-    lo = np.minimum(where.min(axis=0) - 2 * coarse["spacing"], mu - 4 * std)
-    hi = np.maximum(where.max(axis=0) + 2 * coarse["spacing"], mu + 4 * std)
-    fine = grid_posterior.infer(model, x, lo, hi, EXACT_N)
-    post = np.exp(fine["log_post"][0] - fine["log_post"][0].max()).reshape(EXACT_N, EXACT_N)   # (z1, z2)
-    mass = np.exp(fine["log_post"][0]) * fine["area"]
-    mean = mass @ fine["z_grid"]
-    post_std = np.sqrt(np.maximum(mass @ fine["z_grid"].astype(float) ** 2 - mean ** 2, 0))
-    return {"log_px": finite(fine["log_px"][0]), "elbo": finite(fine["elbo"][0]), "gap": finite(fine["gap"][0]),
-            "kl_q_posterior": finite(fine["kl_post"][0]), "kl_q_prior": finite(fine["kl_prior"][0]),
+    g = grid_posterior.infer(model, x, lo, hi, EXACT_COARSE)
+    for _ in range(EXACT_PASSES):
+        where = g["z_grid"][g["log_post"][0] > g["log_post"][0].max() - 25]         # all but e^-25 of the mass
+        lo = np.minimum(where.min(axis=0) - 2 * g["spacing"], mu - 4 * std)
+        hi = np.maximum(where.max(axis=0) + 2 * g["spacing"], mu + 4 * std)
+        g = grid_posterior.infer(model, x, lo, hi, EXACT_N)
+        mass = np.exp(g["log_post"][0]) * g["area"]                                  # p(z_g|x) dz1 dz2
+        mean = mass @ g["z_grid"]
+        post_std = np.sqrt(np.maximum(mass @ g["z_grid"].astype(float) ** 2 - mean ** 2, 0))
+        resolved = bool(np.all(post_std > 3 * g["spacing"]))
+        if resolved:
+            break
+    post = np.exp(g["log_post"][0] - g["log_post"][0].max()).reshape(EXACT_N, EXACT_N)   # (z1, z2)
+    return {"log_px": finite(g["log_px"][0]), "elbo": finite(g["elbo"][0]), "gap": finite(g["gap"][0]),
+            "kl_q_posterior": finite(g["kl_post"][0]), "kl_q_prior": finite(g["kl_prior"][0]),
             "mu": mu.tolist(), "std": std.tolist(), "posterior_mean": mean.tolist(), "posterior_std": post_std.tolist(),
-            "grid": {"lo": lo.tolist(), "hi": hi.tolist(), "n": EXACT_N, "spacing": fine["spacing"].tolist(),
+            "grid": {"lo": lo.tolist(), "hi": hi.tolist(), "n": EXACT_N, "spacing": g["spacing"].tolist(),
                      "density": pixels(post.T[::-1].reshape(1, -1))},                # rows: z2 from high to low
-            "resolved": bool(np.all(post_std > 3 * fine["spacing"]))}
+            "resolved": resolved}
