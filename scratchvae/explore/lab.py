@@ -190,6 +190,7 @@ class Lab:
             with self._cv:
                 self.run, run.status = run, "running"
                 self._publish()
+                self._last_frame_cpu = 0.0              # the first frame pays one-time costs: do not space by it
                 self._thread = threading.Thread(target=self._loop, name="scratchvae-lab", daemon=True)
                 self._thread.start()
         return self.state()
