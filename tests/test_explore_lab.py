@@ -37,21 +37,22 @@ def space():
     return LatentSpace(pretrained.load("vae-2"), x[:100], y[:100], name="vae-2")
 
 
-@pytest.fixture
-def srv(space, data, tmp_path):
-    s = server.start(space, lab=Routes(Lab(tmp_path / "lab", data=data)))
-    yield s
-    s.shutdown()
-    s.server_close()
-
-
 @pytest.fixture(scope="module")
 def idle(space, data, tmp_path_factory):
-    """One server for the refusals: none of them starts a run."""
+    """One server for the module; the refusals use its first lab, which never starts a run."""
     s = server.start(space, lab=Routes(Lab(tmp_path_factory.mktemp("lab"), data=data)))
     yield s
     s.shutdown()
     s.server_close()
+
+
+@pytest.fixture
+def srv(idle, data, tmp_path):
+    """The module's server with a fresh lab plugged in (one run per lab), closed afterwards."""
+    first, idle.lab = idle.lab, Routes(Lab(tmp_path / "lab", data=data))
+    yield idle
+    idle.lab.close()
+    idle.lab = first
 
 
 def call(srv, method, path, body=None, headers=None):
