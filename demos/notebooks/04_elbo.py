@@ -40,9 +40,10 @@ import numpy as np
 from scratchvae import backend, gradcheck, plots, threads
 from scratchvae.data import load_mnist
 from scratchvae.fast import Adam  # the fused Adam; the textbook one is scratchvae/nn/optim.py
+from scratchvae.models.grid_posterior import grid, infer, log_joint_on_grid  # the sums of this notebook
 from scratchvae.models.iwae import log_likelihood
 from scratchvae.models.vae import VAE, VAEConfig
-from scratchvae.nn.activations import Softplus, sigmoid
+from scratchvae.nn.activations import sigmoid
 from scratchvae.nn.gaussian import gaussian_log_density, standard_normal_log_density
 from scratchvae.nn.kl import gaussian_kl
 from scratchvae.nn.losses import bce_with_logits, bce_with_logits_per_example, gaussian_nll, mse
@@ -219,7 +220,9 @@ print(gradcheck.format_report(gradcheck.check_loss(gaussian_kl, {"mu": mu64, "lo
 # computed as a log-sum-exp, since p(x|z) is around e^-150. The log-likelihood of every grid point for
 # every image is the Bernoulli formula above, Σ_d softplus(l_d) - x_d l_d, arranged as one matrix
 # product so that each image meets each grid point (the cell checks it against
-# `bce_with_logits_per_example`).
+# `bce_with_logits_per_example`). The grid and these sums are library code,
+# `scratchvae/models/grid_posterior.py`, which the live lab (`python -m scratchvae.explore --lab`)
+# also calls for a clicked digit.
 
 # %%
 x_train, _ = load_mnist("train")
@@ -229,24 +232,6 @@ x_eval, y_eval = x_test[:100], y_test[:100]                     # the images who
 
 vae = VAE(VAEConfig(hidden=(256,), latent=2, seed=0)).init_output_bias(x_train)
 history = fit(vae, Adam(list(vae.parameters())), x_train, x_test[:2000], epochs=10, seed=0, progress=False)
-
-
-def log_joint_on_grid(model, x, z_grid, chunk=8192):
-    """log p(x|z_g) + log p(z_g) for every image and grid point: (N, G). Bernoulli decoder."""
-    out = []
-    for i in range(0, len(z_grid), chunk):
-        z = z_grid[i:i + chunk]
-        logits = model.forward_eval(model.decoder, z)                          # (g, D)
-        # log p(x|z) = Σ_d x_d l_d - softplus(l_d), for every image and grid point at once
-        log_px_z = x @ logits.T - Softplus().forward(logits).sum(axis=1)       # (N, g)
-        out.append(log_px_z.astype(np.float64) + standard_normal_log_density(z.astype(np.float64))[0])
-    return np.concatenate(out, axis=1)
-
-
-def grid(lo, hi, n):
-    g = np.linspace(lo, hi, n)
-    return np.stack(np.meshgrid(g, g, indexing="ij"), axis=-1).reshape(-1, 2).astype(np.float32), g[1] - g[0]
-
 
 z_grid, dz = grid(-6, 6, 241)                                    # 58,081 points, spacing 0.05
 t0 = time.perf_counter()
@@ -286,16 +271,10 @@ print(f"the same grid for the default J = 20 VAE, 100 points per dimension: 1e40
 # line: the library's training objective, averaged over many draws of z, is this ELBO.
 
 # %%
-mu, logvar = (np.asarray(a, dtype=np.float64) for a in vae.encode(x_eval))            # (100, 2) each
-log_post = log_joint - log_px[:, None]                                                  # log p(z_g|x), (100, G)
-log_q = np.stack([gaussian_log_density(z_grid.astype(np.float64), np.broadcast_to(m, z_grid.shape),
-                                       np.broadcast_to(v, z_grid.shape))[0] for m, v in zip(mu, logvar)])
-q_mass = np.exp(log_q) * dz**2                                                           # q(z_g|x) Δ², (100, G)
-log_px_z = log_joint - standard_normal_log_density(z_grid.astype(np.float64))[0]
-kl_prior = np.array([gaussian_kl(m[None], v[None])[0] for m, v in zip(mu, logvar)])
-elbo = (q_mass * log_px_z).sum(axis=1) - kl_prior
-gap = log_px - elbo
-kl_post = (q_mass * (log_q - log_post)).sum(axis=1)
+exact = infer(vae, x_eval, -6, 6, 241)            # the sums above (scratchvae/models/grid_posterior.py)
+log_px, elbo, gap, kl_post, log_post = (exact[k] for k in ("log_px", "elbo", "gap", "kl_post", "log_post"))
+mu, logvar = exact["mu"], exact["logvar"]                                               # (100, 2) each
+q_mass = np.exp(exact["log_q"]) * dz**2                                                  # q(z_g|x) Δ², (100, G)
 iwae = log_likelihood(vae, x_eval, k=1000, rng=backend.rng(0))
 print(f"q's mass on the grid: between {q_mass.sum(axis=1).min():.6f} and {q_mass.sum(axis=1).max():.6f}")
 print(f"{'digit':>5s} {'log p(x)':>9s} {'L_1000':>9s} {'ELBO':>9s} {'gap':>6s} {'KL(q||post)':>11s}")

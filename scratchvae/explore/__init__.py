@@ -6,4 +6,13 @@ decoded digit, a drawn digit's mean and standard deviations) comes from the mode
     server         the HTTP side: one page and a small JSON API on 127.0.0.1, every request bounded
     __main__       the command: pick the model, build the latent space, serve
     static/        the page: index.html, explore.js (drawing and events only), explore.css
+
+The VAE lab (/lab, `python -m scratchvae.explore --lab`) trains a 2-D VAE live on the same server:
+
+    lab            the session: one training thread, its command queue, the newest frame
+    lab_run        one run (a step as train.fit takes it), a fork of it, the presets
+    lab_frames     what the page is shown: curves, codes, pictures, pulls on mu, exact inference
+    lab_api        its JSON API and the checks on every field
+    lab_bench      --lab-bench: the lab's images per second beside fit's, and its -ELBO after 30 s
+    static/        lab.html, lab.js (drawing and events only), lab.css
 """

@@ -9,6 +9,7 @@ The standard library's http.server is enough for one page (no web framework). Wh
     POST /api/encode       {"image": [D numbers in 0..1], "label"} -> {"mu", "std", "xy", "ellipse", "neg_elbo", ...}
     POST /api/interpolate  {"a": i, "b": j, "steps": S, "label"}   -> {"xy", "images"}
     POST /api/sample       {"n": n, "seed": s}                     -> {"z", "xy", "images"}: z ~ N(0, I), decoded
+    GET  /lab, /api/lab/..., POST /api/lab/...   the VAE lab, when the server is given one (lab_api.Routes)
 ("label" only for a conditional model.)
 
 Safe by default:
@@ -216,6 +217,8 @@ class Handler(BaseHTTPRequestHandler):
     def _get(self, path):
         if path == "/api/info":
             return 200, "application/json", self.server.info
+        if self.server.lab is not None and self.server.lab.handles(path):
+            return self.server.lab.get(path)
         if path not in STATIC:
             raise RequestError(404, f"no such page {path[:80]!r}; the explorer serves / and /api/")
         name, content_type = STATIC[path]
@@ -245,6 +248,8 @@ class Handler(BaseHTTPRequestHandler):
             raise RequestError(400, f"the body is not JSON ({str(err).splitlines()[0][:120]})") from None
         if not isinstance(body, dict):
             raise RequestError(400, f"the body must be a JSON object, got {type(body).__name__}")
+        if self.server.lab is not None and self.server.lab.handles(path):   # its own thread and checks
+            return self.server.lab.post(path, body)
         with self.server.lock:                                # one forward pass at a time
             result = answer(self.server.space, path, body)
         return 200, "application/json", json.dumps(result).encode()
@@ -266,11 +271,14 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class ExploreServer(ThreadingHTTPServer):
-    """ThreadingHTTPServer on 127.0.0.1 holding the latent space, its /api/info answer and a lock."""
+    """ThreadingHTTPServer on 127.0.0.1 holding the latent space, its /api/info answer and a lock; and, if
+    given, the lab's routes (lab_api.Routes: handles, get, post, close), whose training thread ends when the
+    server is shut down or closed. This module never imports the lab: the dependency runs one way."""
 
     daemon_threads = True
 
-    def __init__(self, space, port=0, verbose=False):
+    def __init__(self, space, port=0, verbose=False, lab=None):
+        self.lab = lab                                   # first: a failed bind calls server_close()
         super().__init__(("127.0.0.1", port), Handler)
         self.space, self.verbose, self.lock = space, verbose, threading.Lock()
         self.port = self.server_address[1]
@@ -287,9 +295,19 @@ class ExploreServer(ThreadingHTTPServer):
             return
         super().handle_error(request, client_address)
 
+    def shutdown(self):
+        if self.lab is not None:
+            self.lab.close()
+        super().shutdown()
 
-def start(space, port=0, verbose=False):
+    def server_close(self):
+        if self.lab is not None:
+            self.lab.close()
+        super().server_close()
+
+
+def start(space, port=0, verbose=False, lab=None):
     """Serve in a background thread (tests, notebooks): returns the server; call .shutdown() to stop."""
-    server = ExploreServer(space, port, verbose)
+    server = ExploreServer(space, port, verbose, lab)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
