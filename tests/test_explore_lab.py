@@ -132,7 +132,7 @@ def test_start_train_pause_step_beta_resume_reset(srv):
 BAD = [
     ("/api/lab/beta", {"beta": -1}, "finite number >= 0"),
     ("/api/lab/beta", {"beta": "1"}, "finite number >= 0"),
-    ("/api/lab/beta", b'{"beta": 1e400}', "too large for a float64; every number must be finite"),   # refused as it is parsed
+    ("/api/lab/beta", b'{"beta": 1e400}', "too large for a float64; every number must be finite"),   # at parsing
     ("/api/lab/beta", b'{"beta": NaN}', "finite"),
     ("/api/lab/beta", {}, "missing ['beta']"),
     ("/api/lab/beta", {"beta": 1, "gamma": 2}, "unknown ['gamma']"),
