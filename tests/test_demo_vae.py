@@ -137,3 +137,14 @@ def test_iwae_recipe_benchmark_reports_its_ratio_to_a_reference(tmp_path, capsys
     assert result["matmuls_per_step"] == 3 * 12 - 1
     assert set(result["step_profile_ms"]) == {"gather + binarize", "forward + backward", "Adam step", "matmuls alone"}
     assert "ratio" in capsys.readouterr().out
+
+
+def test_the_lab_is_benchmarked_from_the_benchmarks_home(capsys):
+    """--recipe lab and lab-presets live with the other recipes (bench/lab.py); their flags are checked first."""
+    with pytest.raises(cli.UsageError, match="--seconds must be from 5 to 3600, got 1.0"):
+        bench.main(["--recipe", "lab", "--seconds", "1"])
+    with pytest.raises(cli.UsageError, match="--steps must be at least 1, got 0"):
+        bench.main(["--recipe", "lab-presets", "--steps", "0"])
+    with pytest.raises(SystemExit):
+        bench.main(["--help"])
+    assert "lab-presets" in capsys.readouterr().out

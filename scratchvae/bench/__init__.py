@@ -7,6 +7,9 @@
                        (iwae.py)
     --recipe kernels   each fused kernel as textbook code, in-place NumPy, numexpr and Numba: the figures
                        behind fast/engine.py's choice (kernels.py)
+    --recipe lab       the VAE lab (python -m scratchvae.explore --lab) against train.fit: images per second,
+                       held-out -ELBO after --seconds, every API call's answer time (lab.py)
+    --recipe lab-presets  each of the lab's presets trained --steps steps: what its sentence claims (lab.py)
 
 Nothing here asserts a time; the figures are for people.
 
@@ -16,6 +19,7 @@ Nothing here asserts a time; the figures are for people.
     python -m scratchvae.bench --threads 2             # the main figures with 2 BLAS threads (default auto)
     python -m scratchvae.bench --recipe iwae --layers 2 --k 5 --torch ~/torchref/bin/python
     python -m scratchvae.bench --recipe kernels --rounds 300
+    python -m scratchvae.bench --recipe lab --seconds 30
 
 Every flag is checked before any timing starts: a --torch that is not a Python (or, for the shipped
 reference scripts, a Python without torch) is one line and exit 2, not a finished benchmark without its
@@ -28,16 +32,17 @@ import subprocess
 from pathlib import Path
 
 from .. import backend, cli
-from . import iwae, kernels, vae
+from . import iwae, kernels, lab, vae
 
 ROUNDS = {"iwae": 10, "kernels": 200}      # --rounds by recipe: alternating with PyTorch's, or interleaved
+STEPS = {"iwae": 200, "lab-presets": 2400}  # --steps by recipe: timed steps per round, or training steps
 
 
 def main(argv=None):
     p = cli.ArgumentParser(prog="python -m scratchvae.bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--recipe", choices=("vae", "iwae", "kernels"), default="vae",
+    p.add_argument("--recipe", choices=("vae", "iwae", "kernels", "lab", "lab-presets"), default="vae",
                    help="vae: the default VAE; iwae: the IWAE paper's recipe (batch 20); kernels: each fused kernel "
-                        "in every engine")
+                        "in every engine; lab: the VAE lab against fit; lab-presets: what each lab preset does")
     p.add_argument("--backend", default=None, help="numpy (cpu) or cupy (gpu); default SCRATCHVAE_BACKEND or numpy")
     p.add_argument("--batch-size", type=int, default=128, help="images per step")
     p.add_argument("--hidden", default="400", help="hidden sizes, comma separated")
@@ -55,7 +60,9 @@ def main(argv=None):
     p.add_argument("--layers", type=int, choices=(1, 2), default=1, help="--recipe iwae: stochastic layers")
     p.add_argument("--k", type=int, default=1, help="--recipe iwae: importance samples per image")
     p.add_argument("--objective", choices=("iwae", "vae"), default="iwae", help="--recipe iwae: the bound trained")
-    p.add_argument("--steps", type=int, default=200, help="--recipe iwae: timed steps per round")
+    p.add_argument("--steps", type=int, default=None, help=f"--recipe iwae: timed steps per round (default "
+                   f"{STEPS['iwae']}); --recipe lab-presets: training steps per preset (default {STEPS['lab-presets']})")
+    p.add_argument("--seconds", type=float, default=30.0, help="--recipe lab: seconds the lab trains")
     p.add_argument("--warmup", type=int, default=50, help="--recipe iwae: untimed steps first")
     p.add_argument("--rounds", type=int, default=None,
                    help=f"--recipe iwae: rounds, alternating with PyTorch's (default {ROUNDS['iwae']}); --recipe "
@@ -64,12 +71,19 @@ def main(argv=None):
                    "objective alone")
     args = p.parse_args(argv)
     args.rounds = ROUNDS.get(args.recipe, 1) if args.rounds is None else args.rounds
+    args.steps = STEPS.get(args.recipe, 1) if args.steps is None else args.steps
+    if not 5 <= args.seconds <= 3600:
+        p.error(f"--seconds must be from 5 to 3600, got {args.seconds}")
     for flag in ("batch_size", "epochs", "latent", "images", "k", "steps", "warmup", "rounds"):
         if getattr(args, flag) < 1:
             p.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
     if args.recipe == "kernels":
         kernels.run(args.rounds)
         return 0
+    if args.recipe == "lab":
+        return lab.run(args.seconds)
+    if args.recipe == "lab-presets":
+        return lab.presets(args.steps)
     args.torch_threads = _torch_threads(args.torch_threads, args.threads, p)
     hidden = cli.int_list("--hidden", args.hidden)
     args.hidden = ",".join(map(str, hidden))

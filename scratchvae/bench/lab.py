@@ -1,4 +1,4 @@
-"""python -m scratchvae.explore --lab-bench [SECONDS]: is the lab fast enough to feel live?
+"""python -m scratchvae.bench --recipe lab [--seconds S]: is the lab fast enough to feel live?
 
 Steps, all in one process on this machine, one after the other so that they see the same load:
   1. warm up (Numba compiles the fast path's kernels once) and time one epoch of train.fit on the lab's
@@ -12,8 +12,8 @@ Steps, all in one process on this machine, one after the other so that they see 
   4. time fit's epoch again, so a change of load between steps 1 and 3 shows
 Nothing is asserted; the figures are printed for people, with the machine's load beside them.
 
-python -m scratchvae.explore --lab-presets [STEPS] trains each preset of the page for STEPS steps (default
-2400) and prints the figures its sentence describes (presets()).
+python -m scratchvae.bench --recipe lab-presets [--steps N] trains each preset of the page for N steps
+(default 2400) and prints the figures its sentence describes (presets()).
 """
 import http.client
 import json
@@ -25,14 +25,14 @@ import numpy as np
 
 from .. import pretrained
 from ..data import load_mnist
+from ..explore import lab_frames as frames
+from ..explore import server
+from ..explore.lab import DEFAULTS
+from ..explore.lab_api import Routes
+from ..explore.latent_space import LatentSpace
 from ..fast import Adam
 from ..models.vae import VAE, VAEConfig
 from ..train import evaluate, fit
-from . import lab_frames as frames
-from . import server
-from .lab import DEFAULTS
-from .lab_api import Routes
-from .latent_space import LatentSpace
 
 
 def fit_images_per_second(x_train):
@@ -128,7 +128,7 @@ def run(seconds=30.0):
 def presets(steps=2400):
     """Train each preset for `steps` steps (as the lab does, seed 0) and print what its sentence claims:
     held-out rec and KL, KL per dimension, how far the codes spread, q's mean std, and any divergence."""
-    from .lab_run import PRESETS, Data, Run
+    from ..explore.lab_run import PRESETS, Data, Run
     data = Data()
     for preset in PRESETS:
         run = Run({**DEFAULTS, **preset["settings"]}, data)

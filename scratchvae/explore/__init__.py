@@ -13,6 +13,5 @@ The VAE lab (/lab, `python -m scratchvae.explore --lab`) trains a 2-D VAE live o
     lab_run        one run (a step as train.fit takes it), a fork of it, the presets
     lab_frames     what the page is shown: curves, codes, pictures, pulls on mu, exact inference
     lab_api        its JSON API and the checks on every field
-    lab_bench      --lab-bench: the lab's images per second beside fit's, and its -ELBO after 30 s
     static/        lab.html, lab.js (drawing and events only), lab.css
 """

@@ -3,9 +3,8 @@
 Steps: 1. read the flags  2. load the model (a checkpoint of demos/mnist_vae.py, or a shipped one)
 3. encode the map's test digits  4. serve the page on 127.0.0.1 until Ctrl-C.
 
-The same server holds the VAE lab (lab.py) at /lab: --lab opens that page instead of the explorer's;
---lab-bench SECONDS measures the lab against train.fit and exits, --lab-presets STEPS what each preset
-does (lab_bench.py).
+The same server holds the VAE lab (lab.py) at /lab: --lab opens that page instead of the explorer's.
+The lab's benchmark is python -m scratchvae.bench --recipe lab (bench/lab.py).
 """
 import sys
 import webbrowser
@@ -34,10 +33,6 @@ def parse_args(argv=None):
     p.add_argument("--verbose", action="store_true", help="log every request")
     p.add_argument("--lab", action="store_true", help="open the VAE lab (/lab): train a 2-D VAE live in the page")
     p.add_argument("--lab-out", default="runs/lab", help="folder where the lab's save button writes checkpoint.npz")
-    p.add_argument("--lab-bench", type=float, default=None, metavar="SECONDS",
-                   help="measure instead of serving: the lab's images/s beside fit's, and its -ELBO after SECONDS")
-    p.add_argument("--lab-presets", type=int, default=None, metavar="STEPS",
-                   help="measure instead of serving: train each lab preset STEPS steps, print its figures")
     p.add_argument("--latency", type=int, default=0, metavar="N",
                    help="measure instead of serving: time N pointer requests (/api/point) and exit")
     args = p.parse_args(argv)
@@ -50,10 +45,6 @@ def parse_args(argv=None):
         p.error(f"--port must be a port number from 0 to 65535, got {args.port}")
     if not 10 <= args.points <= 10000:
         p.error(f"--points must be from 10 to 10000 (the MNIST test set), got {args.points}")
-    if args.lab_bench is not None and not 5 <= args.lab_bench <= 3600:
-        p.error(f"--lab-bench must be a number of seconds from 5 to 3600, got {args.lab_bench}")
-    if args.lab_presets is not None and not 1 <= args.lab_presets <= 10**6:
-        p.error(f"--lab-presets must be a number of steps from 1 to 1000000, got {args.lab_presets}")
     if args.latency < 0:
         p.error(f"--latency must be a number of requests >= 1 (0: serve), got {args.latency}")
     return args
@@ -109,9 +100,6 @@ def load_model(args):
 
 def main(argv=None):
     args = parse_args(argv)                                                        # 1.
-    if args.lab_bench is not None or args.lab_presets is not None:
-        from . import lab_bench
-        return lab_bench.run(args.lab_bench) if args.lab_bench is not None else lab_bench.presets(args.lab_presets)
     model, name = load_model(args)                                                 # 2.
     x_test, y_test = load_mnist("test")
     space = LatentSpace(model, x_test[:args.points], y_test[:args.points], name)   # 3.
