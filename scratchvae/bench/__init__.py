@@ -60,8 +60,9 @@ def main(argv=None):
     p.add_argument("--layers", type=int, choices=(1, 2), default=1, help="--recipe iwae: stochastic layers")
     p.add_argument("--k", type=int, default=1, help="--recipe iwae: importance samples per image")
     p.add_argument("--objective", choices=("iwae", "vae"), default="iwae", help="--recipe iwae: the bound trained")
-    p.add_argument("--steps", type=int, default=None, help=f"--recipe iwae: timed steps per round (default "
-                   f"{STEPS['iwae']}); --recipe lab-presets: training steps per preset (default {STEPS['lab-presets']})")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"--recipe iwae: timed steps per round (default {STEPS['iwae']}); --recipe lab-presets: "
+                        f"training steps per preset (default {STEPS['lab-presets']})")
     p.add_argument("--seconds", type=float, default=30.0, help="--recipe lab: seconds the lab trains")
     p.add_argument("--warmup", type=int, default=50, help="--recipe iwae: untimed steps first")
     p.add_argument("--rounds", type=int, default=None,
