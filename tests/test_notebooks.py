@@ -234,3 +234,26 @@ def test_ci_runs_every_variant():
     for line in calls:
         assert "--no-variants" not in line and "--variant " not in line, f".ci/run skips variants: {line.strip()}"
     assert any("--list" in line for line in calls), ".ci/run does not compare the variants run with those declared"
+
+
+def test_the_learning_path_takes_every_notebook_and_exercise_in_order():
+    """demos/LEARNING_PATH.md: the eight notebooks in order, each exercise right after the notebook that
+    derives it (scratchvae/exercises/track.py) and before the next; linked from the README's first screen."""
+    from scratchvae.exercises.track import TRACK
+
+    text = (ROOT / "demos" / "LEARNING_PATH.md").read_text()
+    table = "\n".join(line for line in text.splitlines() if line.startswith("|"))
+    first = {}
+    for match in re.finditer(r"notebooks/(\d\d_\w+)\.ipynb|exercises check (\d+)\b", table):
+        first.setdefault(match.group(1) or int(match.group(2)), match.start())
+    notebooks = [p.stem for p in SOURCES]
+    missing = [n for n in notebooks + [ex.number for ex in TRACK] if n not in first]
+    assert not missing, f"the learning path's table never takes {missing}"
+    assert sorted(notebooks, key=first.get) == notebooks, "the learning path takes the notebooks out of order"
+    ends = {n: first[later] if later else len(table) for n, later in zip(notebooks, notebooks[1:] + [None])}
+    for ex in TRACK:
+        assert first[ex.notebook] < first[ex.number] < ends[ex.notebook], \
+            f"exercise {ex.number} ({ex.name}) should come right after {ex.notebook}, which derives it"
+    assert "README.md#teaching-a-class" in text, "the learning path should link the README's 'Teaching a class'"
+    readme = (ROOT / "README.md").read_text()
+    assert "demos/LEARNING_PATH.md" in readme.split("## Quick start")[0], "the README's first screen should link it"
