@@ -50,7 +50,8 @@
 # how close two subspaces are, and say why the directions of small variance converge last.
 #
 # Every model is trained once per seed (three seeds by default) and every table prints the mean
-# ± the standard error over the seeds. Runs in under a minute on two idle CPU cores.
+# ± the standard error over the seeds. `python demos/notebooks/run_all.py 02` prints how long the
+# notebook takes on your machine (about 45 s of CPU time).
 
 # %% tags=["parameters"]
 K = 16                                          # code size of the linear autoencoder (the star on the last plot)
@@ -453,7 +454,11 @@ assert np.mean(remaining[bands[-1]]) > 0.5, "the null space's encoder components
 # its steps per weight, so a direction with almost no gradient still gets a little of the other
 # directions' steps), like the null space, whose gradient is zero. These last two groups pass on
 # almost all of the noise. The picture shows the same, direction by direction, for
-# the first seed.
+# the first seed. Near the boundary (the largest $\lambda_i$ on the right) the fraction rises
+# again: the derivation's last line assumed the decoder's rows already lie in
+# $\operatorname{span}(V)$, and the largest principal angle printed earlier says they do not quite;
+# while the subspace is still settling, the encoder's target along the first discarded directions
+# is not yet 0.
 
 # %%
 A, A0 = U.T @ linear.encoder.layers[0].W.astype(np.float64), U.T @ W1_init
