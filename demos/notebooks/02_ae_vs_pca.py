@@ -290,24 +290,27 @@ for (lr, _), end in zip(lr_stages, ends):
 # $u_1, \dots, u_K$ are the squares of $y_K$'s entries. Rotating $u_K$ towards $u_{K+1}$ by an angle
 # $\theta$ raises the error by only $(\lambda_K - \lambda_{K+1}) \sin^2\theta$, so the loss pushes
 # weakly against exactly that error, and the gradient that corrects it is proportional to
-# $\lambda_K - \lambda_{K+1}$, the smallest gap at the boundary. The cell prints the gap and where
-# the worst-matched direction lives. (This holds once the rate has dropped; with one fixed rate the
-# jitter of Adam's steps dominates and the worst direction can be anywhere: try the `fixed-lr`
-# setting of "Your turn".)
+# $\lambda_K - \lambda_{K+1}$, the smallest gap at the boundary. The cell prints the gap and, for
+# each seed, where the worst-matched direction lives (its three largest weights on PCA's axes) and
+# which discarded axes the decoder's matching direction leans towards. (This holds once the rate
+# has dropped; with one fixed rate the jitter of Adam's steps dominates and the worst direction can
+# be anywhere: try the `fixed-lr` setting of "Your turn".)
 
 # %%
-W2 = linear.decoder.layers[0].W.astype(np.float64)              # (K, D)
-Q, _ = np.linalg.qr(W2.T)                                       # (D, K), orthonormal basis of the decoder's rows
-Y, cosines, Zt = np.linalg.svd(V.T @ Q)                         # cosines descending: the last is the largest angle
-weights = Y[:, -1] ** 2                                         # (K,): the worst direction's weight on u_1..u_K
-top = np.argsort(weights)[::-1][:3]
 print(f"lambda_{K} - lambda_{K + 1} = {eigenvalues[K - 1] - eigenvalues[K]:.3f}, against an error of "
       f"{eigenvalues[K:].sum():.2f} per image")
-print(f"seed {seeds[0]}: the worst-matched direction of PCA's subspace ({np.degrees(np.arccos(cosines[-1])):.2f} "
-      f"degrees) is " + " + ".join(f"{weights[i]:.2f} u_{i + 1}" for i in top) + " (weights sum to 1)")
-outside = (U[:, K:].T @ (Q @ Zt[-1])) ** 2                      # the decoder side's weights on u_{K+1}..u_D
-print("the decoder's matching direction leaves PCA's subspace mostly towards "
-      + ", ".join(f"u_{K + 1 + i}" for i in np.argsort(outside)[::-1][:3]) + " (its largest weights outside)")
+for seed, (model, _, _) in runs.items():
+    W2 = model.decoder.layers[0].W.astype(np.float64)           # (K, D)
+    Q, _ = np.linalg.qr(W2.T)                                   # (D, K), orthonormal basis of the decoder's rows
+    Y, cosines, Zt = np.linalg.svd(V.T @ Q)                     # cosines descending: the last is the largest angle
+    weights = Y[:, -1] ** 2                                     # (K,): the worst direction's weight on u_1..u_K
+    outside = (U[:, K:].T @ (Q @ Zt[-1])) ** 2                  # the decoder side's weights on u_{K+1}..u_D
+    print(f"seed {seed}: the worst-matched direction of PCA's subspace ({np.degrees(np.arccos(cosines[-1])):.2f} "
+          "degrees) is " + " + ".join(f"{weights[i]:.2f} u_{i + 1}" for i in np.argsort(weights)[::-1][:3])
+          + " + ...; the decoder's leans towards "
+          + ", ".join(f"u_{K + 1 + i}" for i in np.argsort(outside)[::-1][:3]))
+W2 = linear.decoder.layers[0].W.astype(np.float64)              # the first seed's again, drawn below
+Q, _ = np.linalg.qr(W2.T)
 
 # %% [markdown]
 # ## Same subspace, another basis
