@@ -68,7 +68,7 @@ from scratchvae.train import fit
 threads.use(1)   # one BLAS thread (scratchvae/threads.py): small products, a machine shared with other work
 
 plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80})
-started = time.perf_counter()
+started, started_cpu = time.perf_counter(), time.process_time()
 
 # %% [markdown]
 # ## Why a sample stops the gradient
@@ -507,7 +507,9 @@ ax.set_ylabel("relative error, one dot per tensor")
 ax.set_title("finite differences judge a backward against its forward: the trap passes, a dropped 0.5 fails",
              fontsize=10)
 plt.show()
-print(f"notebook ran in {time.perf_counter() - started:.0f} s")
+print(f"notebook ran in {time.process_time() - started_cpu:.0f} s of CPU time "
+      f"({time.perf_counter() - started:.0f} s of "
+      f"wall-clock time: on a busy machine the two differ)")
 
 # %% [markdown]
 # ## Your turn
