@@ -372,8 +372,8 @@ assert rise["sparse"][0] > rise["plain"][0], "the sparse model's decoder rows sh
 # - **a norm constraint**: renormalise each row of $W^{\text{dec}}$ to norm 1 after every step (as in sparse
 #   coding, Olshausen & Field 1996, and in the sparse autoencoders used to read the features of large networks),
 #   so the code alone carries the scale and the penalty prices it honestly;
-# - **a weight penalty** on the decoder, $\frac{\mu}{2}\lVert W^{\text{dec}}\rVert^2$: the rescaling then trades
-#   $c\,\lambda\sum|h|$ against $\mu\lVert W^{\text{dec}}\rVert^2 / (2c^2)$, whose sum has a minimum at a finite $c$;
+# - **a weight penalty** on the decoder, $\frac{\gamma}{2}\lVert W^{\text{dec}}\rVert^2$: the rescaling then trades
+#   $c\,\lambda\sum|h|$ against $\gamma\lVert W^{\text{dec}}\rVert^2 / (2c^2)$, whose sum has a minimum at a finite $c$;
 # - or a penalty that does not depend on the scale, such as Ng's KL sparsity target on the mean activation of a
 #   sigmoid unit (bounded in $[0, 1]$).
 #
