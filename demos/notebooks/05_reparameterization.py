@@ -393,7 +393,7 @@ print(gradcheck.format_report(trap))
 
 # %% [markdown]
 # It passes: finite differences compare the backward with the forward, never the forward with the maths.
-# The sample statistics do catch it. Ask again for σ = 0.5 and σ = 2:
+# The sample statistics do catch it. Ask again for $\sigma = 0.5$ and $\sigma = 2$:
 
 # %%
 mu = np.array([[0.5, -1.0]])
