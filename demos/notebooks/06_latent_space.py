@@ -14,9 +14,9 @@
 #     name: python3
 #   scratchvae:
 #     your_turn:
-#     - name: sixteen-epochs
+#     - name: twelve-epochs
 #       parameters:
-#         epochs: 16
+#         epochs: 12
 #     - name: short-warmup
 #       parameters:
 #         warmup: 160
@@ -42,7 +42,7 @@
 # which is enough to show every idea below. The knobs are in the first cell; "Your turn" suggests settings to try.
 
 # %% tags=["parameters"]
-epochs = 8                  # training epochs of every VAE on the 10,000 digits ("Your turn": 16)
+epochs = 8                  # training epochs of every VAE on the 10,000 digits ("Your turn": 12)
 seeds = 3                   # VAEs trained per setting; the tables show mean ± standard error over them
 latent = 20                 # J, latent dimensions of the main VAE and of the beta sweep
 betas = [1.0, 4.0, 16.0]    # the KL weights of the beta sweep (beta = 1 is always trained)
@@ -66,7 +66,7 @@ threads.use(1)   # one BLAS thread (scratchvae/threads.py): small products, a ma
 
 # %matplotlib inline
 plt.rcParams.update({"figure.dpi": 80, "savefig.dpi": 80})
-started = time.perf_counter()
+started, started_cpu = time.perf_counter(), time.process_time()
 x_train, y_train = load_mnist("train")
 x_test, y_test = load_mnist("test")
 x_train, x_test, y_test = x_train[:10000], x_test[:2000], y_test[:2000]
@@ -181,9 +181,8 @@ show(images, 10, f"z ~ N(0, I), decoded by a VAE with J = {latent} ({epochs} epo
 plt.show()
 
 # %% [markdown]
-# Mostly digits, some half-formed and blurry. The blur is the mean of a Bernoulli decoder: each pixel shows
-# its probability of being on, averaged over everything the code leaves uncertain. The half-formed ones are
-# draws that land where few codes of real digits lie.
+# Some clear digits, many half-formed ones, all of them blurry. The blur is the mean of a Bernoulli decoder:
+# each pixel shows its probability of being on, averaged over everything the code leaves uncertain.
 #
 # ## Interpolation
 #
@@ -208,8 +207,7 @@ plt.show()
 # %% [markdown]
 # The pixel blend fades one digit out while the other fades in; halfway it is two digits on top of each other,
 # an image unlike any digit. The latent path stays on what the decoder draws: digit-shaped images that change
-# shape rather than brightness, with some faint or blurred frames midway where the line crosses a region few
-# codes use.
+# shape rather than brightness, though some frames midway are faint or blurred.
 #
 # ## The latent map
 #
@@ -434,9 +432,10 @@ for beta in sweep:
 # **The optimiser.** Early in training the decoder has learned little, so a dimension saves few nats of
 # reconstruction, while the KL's pull on it acts at full strength from the first step. A dimension pulled to the
 # prior then, before the decoder learned to use it, gets little signal to come back (the previous paragraph): the
-# model can settle in a collapsed state that is a local optimum, not the best it could reach (Lucas et al. 2019,
-# He et al. 2019). KL warm-up (`VAEConfig.warmup_steps`: $\beta$ ramps from 0 over the first `warmup` steps) lets
-# the decoder learn to use $z$ before the KL's price is in full force. The first cell measures the decoder; the
+# model can settle in a collapsed state that the gradient does not lead out of (Lucas et al. 2019 and He et al.
+# 2019 study when that state is a local optimum and when the encoder merely lags behind the decoder). KL warm-up
+# (`VAEConfig.warmup_steps`: $\beta$ ramps from 0 over the first `warmup` steps) lets the decoder learn to use $z$
+# before the KL's price is in full force. The first cell measures the decoder; the
 # second trains the same objective at $\beta$ = `warmup_beta` with and without warm-up and counts the dimensions in
 # use after every epoch.
 
@@ -512,7 +511,9 @@ axes[1].set_ylabel("KL_j (nats)")
 axes[1].set_title("KL per dimension (one line per seed): higher beta, fewer dimensions on", fontsize=10)
 axes[1].legend(fontsize=8)
 plt.show()
-print(f"notebook ran in {time.perf_counter() - started:.0f} s")
+print(f"notebook ran in {time.process_time() - started_cpu:.0f} s of CPU time "
+      f"({time.perf_counter() - started:.0f} s of "
+      f"wall-clock time: on a busy machine the two differ)")
 
 # %% [markdown]
 # ## Your turn
@@ -522,7 +523,7 @@ print(f"notebook ran in {time.perf_counter() - started:.0f} s")
 #   `python -m scratchvae.exercises check 6`). Its terms, one per latent dimension, are the bars of this notebook.
 #   The library's version: `scratchvae/nn/kl.py` (`gaussian_kl`); the per-dimension split, the active units and
 #   the rate's split: `scratchvae/diagnostics.py` (`kl_per_dim`, `active_units`, `aggregate_posterior_kl`).
-# - Change the parameters cell and run the notebook again. `epochs = 16`: how much do the rates, the distortions
-#   and the counts of dimensions in use move with twice the training? `warmup = 160` (two epochs of warm-up in
+# - Change the parameters cell and run the notebook again. `epochs = 12`: how much do the rates, the distortions
+#   and the counts of dimensions in use move with half as much training again? `warmup = 160` (two epochs of warm-up in
 #   place of five): does a shorter ramp keep as many dimensions on, and at what value of the objective?
 # - The full-size beta sweep (60,000 digits, 10 epochs per beta) is `python demos/mnist_beta.py`.
