@@ -24,11 +24,20 @@ summary of how much of the latent space a model uses.
     activity(mu)                 (J,) float64, A_u
     active_units(mu)             int, how many A_u exceed the threshold
     collapse_metrics(model, x)   {"test_kl_per_dim": [J floats], "active_units": int} for a whole set
+    aggregate_posterior_kl(mu, logvar, rng)   the rate split into I(x; z) and KL(q(z) || p(z)), see below
+
+The rate is the information the code carries plus the mismatch of the codes with the prior (Hoffman &
+Johnson 2016, "ELBO surgery"). With q(z) = E_x q(z|x), the aggregate posterior, and the mutual
+information I(x; z) of the joint p(x) q(z|x):
+
+    rate = E_x KL(q(z|x) || p(z)) = I(x; z) + KL(q(z) || p(z)) >= I(x; z)      equality iff q(z) = p(z)
 """
 import numpy as np
 
 from . import backend
 from .checks import check_array, check_finite, check_positive_int, check_rows, check_same_shape
+from .nn.gaussian import LOG_2PI, gaussian_log_density, standard_normal_log_density
+from .nn.softmax import logsumexp
 
 ACTIVE_THRESHOLD = 0.01          # Burda et al. (2016), section 5
 
@@ -87,3 +96,43 @@ def collapse_metrics(model, x, batch_size=1000, threshold=ACTIVE_THRESHOLD):
     mu, logvar = encode_all(model, x, batch_size)
     return {"test_kl_per_dim": [float(v) for v in kl_per_dim(mu, logvar)],
             "active_units": active_units(mu, threshold)}
+
+
+def aggregate_posterior_kl(mu, logvar, rng, chunk=None):
+    """Split the rate of N encoded rows into I_N(x; z) and KL(q_N(z) || p(z)), by Monte Carlo. (N, J) each.
+
+    q_N(z) = (1/N) sum_m q(z|x_m), the aggregate posterior of these N rows (a mixture of N Gaussians), and
+    x uniform over the rows. Draw one z_n ~ q(z|x_n) per row (from rng), then
+
+        log q(z_n|x_m) = -1/2 sum_j [log 2 pi + logvar_mj + (z_nj - mu_mj)^2 / var_mj]   (N, N), in chunks of rows
+        log q_N(z_n) = logsumexp_m log q(z_n|x_m) - log N
+        KL(q_N || p) ~= (1/N) sum_n [log q_N(z_n) - log p(z_n)]
+        I_N(x; z)    ~= (1/N) sum_n [log q(z_n|x_n) - log q_N(z_n)]           <= log N
+        rate          = (1/N) sum_n KL(q(z|x_n) || p)  (closed form) = I_N + KL in expectation over the z_n
+
+    I_N <= log N whatever the encoder (N rows cannot carry more than log N nats about which row it was), so
+    a rate above log N shows up as KL(q_N || p). q_N is the average of N posteriors drawn from the data, and KL
+    is convex in its first argument: E KL(q_N || p) >= KL(q || p) for the population's q(z). The estimate
+    falls towards it as N grows: at any N it is an upper bound (in expectation), not the population value.
+
+    Returns {"rate", "mutual_information", "marginal_kl", "log_n"}: nats per row, floats.
+    """
+    check_array("aggregate_posterior_kl", "mu", mu, ndim=2)
+    check_same_shape("aggregate_posterior_kl", "mu", mu, "logvar", logvar)
+    n = check_rows("aggregate_posterior_kl", "mu", mu).shape[0]
+    mu, logvar = backend.to_host(mu).astype(np.float64), backend.to_host(logvar).astype(np.float64)
+    if chunk is None:
+        chunk = max(1, 2_000_000 // (n * mu.shape[1]))                         # rows per (C, N, J) block, ~16 MB
+    chunk = check_positive_int("aggregate_posterior_kl", "chunk", chunk)
+    z = mu + np.exp(0.5 * logvar) * rng.standard_normal(mu.shape)             # z_n ~ q(z|x_n)   (N, J)
+    own, _ = gaussian_log_density(z, mu, logvar)                               # log q(z_n|x_n)   (N,)
+    prior, _ = standard_normal_log_density(z)                                  # log p(z_n)       (N,)
+    log_qn = np.empty(n)                                                       # log q_N(z_n)     (N,)
+    inv_var, const = np.exp(-logvar), (LOG_2PI + logvar).sum(axis=1)          # (N, J), (N,)
+    for i in range(0, n, chunk):
+        diff = z[i:i + chunk, None, :] - mu[None]                              # z_n - mu_m      (C, N, J)
+        pairs = -0.5 * (const + (diff * diff * inv_var).sum(axis=2))           # log q(z_n|x_m)  (C, N)
+        log_qn[i:i + chunk] = logsumexp(pairs, axis=1) - np.log(n)             # over the N components
+    rate = float(kl_per_dim(mu, logvar).sum())
+    return {"rate": rate, "mutual_information": float(np.mean(own - log_qn)),
+            "marginal_kl": float(np.mean(log_qn - prior)), "log_n": float(np.log(n))}

@@ -69,6 +69,32 @@ def brute_force_auroc(scores, positive):
     return wins / (len(pos) * len(neg))
 
 
+def test_aggregate_posterior_kl_is_zero_when_every_posterior_is_the_prior():
+    mu, logvar = np.zeros((50, 3)), np.zeros((50, 3))                   # q(z|x) = N(0, I) = p(z) for every x
+    out = diagnostics.aggregate_posterior_kl(mu, logvar, np.random.default_rng(0))
+    assert out["rate"] == 0.0
+    assert abs(out["marginal_kl"]) < 1e-12 and abs(out["mutual_information"]) < 1e-12
+
+
+def test_aggregate_posterior_kl_matches_a_gaussian_closed_form():
+    # x ~ N(0, 1), q(z|x) = N(k x, s^2): q(z) = N(0, k^2 + s^2), I = 1/2 log((k^2 + s^2) / s^2),
+    # KL(q(z) || N(0, 1)) = 1/2 (k^2 + s^2 - 1 - log(k^2 + s^2)); N = 3000 rows, log N = 8 >> I
+    k, s = 2.0, 0.5
+    x = np.random.default_rng(1).standard_normal((3000, 1))
+    out = diagnostics.aggregate_posterior_kl(k * x, np.full_like(x, math.log(s * s)), np.random.default_rng(2))
+    v = k * k + s * s
+    assert out["mutual_information"] == pytest.approx(0.5 * math.log(v / (s * s)), abs=0.06)       # 1.417
+    assert out["marginal_kl"] == pytest.approx(0.5 * (v - 1 - math.log(v)), abs=0.06)              # 0.901
+    assert out["mutual_information"] + out["marginal_kl"] == pytest.approx(out["rate"], abs=0.1)
+
+
+def test_mutual_information_of_n_separated_posteriors_is_log_n():
+    mu = 100.0 * np.arange(40, dtype=np.float64)[:, None]              # 40 posteriors far apart, sd 0.01
+    out = diagnostics.aggregate_posterior_kl(mu, np.full_like(mu, math.log(1e-4)), np.random.default_rng(0), chunk=7)
+    assert out["mutual_information"] == pytest.approx(math.log(40), abs=1e-9)
+    assert out["log_n"] == pytest.approx(math.log(40))
+
+
 def test_midranks_share_tied_ranks():
     np.testing.assert_array_equal(midranks([3.0, 1.0, 3.0, 2.0, 3.0]), [4.0, 1.0, 4.0, 2.0, 4.0])
 
