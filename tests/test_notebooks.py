@@ -143,14 +143,6 @@ SPEC.loader.exec_module(run_all)
 FILTER_LINES = ("#     cell_metadata_filter: tags,-all", "#     notebook_metadata_filter: scratchvae")
 
 
-def skip_unless_converted(source):
-    """Notebooks not yet converted to the convention on this branch are skipped, by name (transitional:
-    the escape hatch goes once every notebook's header has notebook_metadata_filter: scratchvae)."""
-    if FILTER_LINES[1] not in source.read_text():
-        pytest.skip(f"{source.stem} is not converted to the parameters/variants convention yet "
-                    f"(its header lacks 'notebook_metadata_filter: scratchvae')")
-
-
 def header(text):
     """The jupytext header of a percent-format source: the comment lines between the two '# ---'."""
     lines = text.splitlines()
@@ -160,7 +152,6 @@ def header(text):
 
 @pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
 def test_header_keeps_the_two_filter_lines(source):
-    skip_unless_converted(source)
     lines = header(source.read_text())
     for line in FILTER_LINES:
         assert line in lines, f"{source.name}'s jupytext header lacks {line.strip()!r} (without it the " \
@@ -170,7 +161,6 @@ def test_header_keeps_the_two_filter_lines(source):
 @pytest.mark.parametrize("form", [".py", ".ipynb"])
 @pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
 def test_first_code_cell_is_the_parameters_cell(source, form):
-    skip_unless_converted(source)
     nb = jupytext.read(source.with_suffix(form))
     first = next(c for c in nb.cells if c.cell_type == "code")
     assert "parameters" in first.metadata.get("tags", []), \
@@ -181,12 +171,12 @@ def test_first_code_cell_is_the_parameters_cell(source, form):
 
 @pytest.mark.parametrize("source", SOURCES, ids=[p.stem for p in SOURCES])
 def test_every_variant_sets_only_parameters_and_is_named_in_your_turn(source):
-    skip_unless_converted(source)
     nb = jupytext.read(source)
     rendered = jupytext.read(source.with_suffix(".ipynb"))
     declared = run_all.variants(nb, source.stem)              # raises on a malformed list
     assert declared == run_all.variants(rendered, source.stem), \
         f"{source.stem}: the .ipynb's your_turn list differs from the .py's; re-render it"
+    assert declared, f"{source.stem} declares no Your-turn variant: CI would run none of its suggestions"
     defined = run_all.parameter_names(nb.cells[run_all.parameters_cell(nb)].source)
     your_turn = [c.source for c in nb.cells if c.cell_type == "markdown" and "Your turn" in c.source]
     assert your_turn, f"{source.stem} has no markdown cell with a 'Your turn' section"
