@@ -218,7 +218,8 @@ plt.show()
 # $$
 #
 # The grey image's floor has become the entropy of the binarization noise, which no model can predict: paid on
-# average over the draws instead of image by image, but paid all the same.
+# average over the draws instead of image by image, but paid all the same, by $-\log p(b)$ and so by the score
+# $s_b = -\mathcal{L}_k(b)$ above it.
 
 # %%
 floor = bernoulli_entropy_per_example(x_test)                        # (n_test,) nats, model-free
