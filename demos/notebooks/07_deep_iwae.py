@@ -139,7 +139,8 @@ x_bin = binarized_test_set(x_test, seed=seed)                       # the same b
 #
 # and if the codes of all images together spread like the prior $\mathcal{N}(0, 1)$ then
 # $\operatorname{Var}(u) \approx 1$, so $A_u$ would be roughly the share of the unit's variance that the image
-# decides (this notebook does not measure $\operatorname{Var}(u)$). One reading needs no such condition:
+# decides. The cell measures $\operatorname{Var}(u)$ too, from 20 draws of $q$ for each test digit
+# (`DeepVAE.posterior_samples`), and prints the share $A_u / \operatorname{Var}(u)$. One reading needs no draws:
 # $\sqrt{A_u}$ is the standard deviation of the posterior mean across images, in units of the prior's standard
 # deviation. $A_u = 0.01$ is a posterior mean that moves by about $\sqrt{0.01} = 0.1$ of them across images: a low
 # bar.
@@ -155,6 +156,12 @@ for l, A in enumerate(activity):
     counts[l] = (int((A > 0.01).sum()), int((A > 0.1).sum()))
     print(f"h{l + 1}   {len(A):>6}  {counts[l][0]:>10}  {counts[l][1]:>9}  {np.median(A):>10.3f}  {A.max():>11.3f}")
 assert counts[1][1] < counts[1][0], "some h2 units should lie between the thresholds 0.01 and 0.1"
+h2_draws = model.posterior_samples(x_bin, backend.rng(4), k=20)[1]  # (20, n_test, 50): h2 ~ q(h2|h1) q(h1|x)
+var_u = h2_draws.reshape(-1, h2_draws.shape[-1]).var(axis=0)        # (50,) Var(u), pooled over images and draws
+decided = activity[1] / var_u                                       # the image's share of each unit's variance
+print(f"h2: Var(u) over the test digits and 20 draws of q each: median {np.median(var_u):.2f} "
+      f"(from {var_u.min():.2f} to {var_u.max():.2f}); the image's share A_u / Var(u): "
+      f"median {np.median(decided):.3f}, largest {decided.max():.2f}")
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
 for l, (ax, A) in enumerate(zip(axes, activity)):
@@ -172,7 +179,8 @@ plt.show()
 # With the defaults (5 epochs), the paper's threshold calls nearly every unit of both layers active (the table's
 # third column). The threshold hides how unevenly $h_2$ is used: the table and the right panel show a few units
 # whose mean moves by a large part of a prior standard deviation, a median unit below 0.1 (the median column: with
-# the defaults, a posterior mean that moves by about a quarter of a prior standard deviation, $\sqrt{A_u}$), and
+# the defaults, a posterior mean that moves by about a quarter of a prior standard deviation, $\sqrt{A_u}$, and an
+# image that decides only a few percent of the unit's variance, the printed share), and
 # many units between the two dotted lines that count as active but carry little (asserted: some units lie between
 # the lines under every setting). "Active" is a yes/no summary of a graded quantity; read the histogram, not only
 # the count. The count also depends on how long the model trained: "Your turn" trains it three times longer, and
