@@ -166,3 +166,19 @@ def test_generate_draws_h1_from_p_h1_given_h2_and_returns_the_mean_image():
     np.testing.assert_array_equal(h2_back, h2)
     with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
         model.generate(np.zeros((4, 3)), np.random.default_rng(0))
+
+
+def test_posterior_samples_follow_q_layer_by_layer():
+    """h1's draws have q(h1|x)'s mean and variance; h2's mean matches posterior_means; shapes (k, N, J_l)."""
+    model = DeepVAE(DeepVAEConfig(n_in=6, hidden=((5,), (4,)), latent=(3, 2), seed=1), dtype=F64)
+    x = np.random.default_rng(2).random((2, 6))
+    h1, h2 = model.posterior_samples(x, np.random.default_rng(0), k=20_000)
+    assert h1.shape == (20_000, 2, 3) and h2.shape == (20_000, 2, 2)
+    mu, logvar = np.split(model.q_nets[0].forward(x), 2, axis=1)                # (2, 3) each
+    var = np.exp(logvar)
+    np.testing.assert_allclose(h1.mean(axis=0), mu, atol=4 * np.sqrt(var.max() / 20_000))
+    np.testing.assert_allclose(h1.var(axis=0), var, rtol=0.05)
+    mean2 = model.posterior_means(x, np.random.default_rng(1), samples=20_000)[1]
+    np.testing.assert_allclose(h2.mean(axis=0), mean2, atol=4 * np.sqrt(h2.var(axis=0).max() / 20_000))
+    with pytest.raises(ValueError, match="k"):
+        model.posterior_samples(x, np.random.default_rng(0), k=0)

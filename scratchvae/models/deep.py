@@ -291,6 +291,29 @@ class DeepVAE(Model):
                 self.train()
         return means
 
+    def posterior_samples(self, x, rng, k=1):
+        """k draws of every layer from the inference model, h1 ~ q(h1|x), h2 ~ q(h2|h1), ...: a list of one
+        (k, N, J_l) array per layer, draw i of image n at [i, n]. Pooled over images and draws, h_l follows the
+        aggregate posterior q(h_l) = E_x q(h_l|x), whose variance per unit is Var_x E_q[u|x] + E_x Var_q(u|x)."""
+        x = self.check_input("DeepVAE.posterior_samples", x)
+        k = check_positive_int("DeepVAE.posterior_samples", "k", k)
+        N, J = x.shape[0], self.config.latent
+        eps = self.draw_eps(N, k, rng)                                       # one (k N, J_l) per layer
+        training = self.training
+        self.eval()
+        try:
+            xp = backend.array_module(x)
+            stats, h = _repeat(self.q_nets[0].forward(x), k), []             # (k N, 2 J1)
+            for l in range(self.n_layers):
+                if l > 0:
+                    stats = self.q_nets[l].forward(h[-1])                    # (k N, 2 J_l) from h_{l-1}
+                mu, logvar = _split(stats, J[l])
+                h.append(mu + xp.exp(0.5 * logvar) * eps[l])                 # reparameterized draw
+        finally:
+            if training:
+                self.train()
+        return [z.reshape(k, N, J[l]) for l, z in enumerate(h)]
+
     # ---- what the generative model draws -------------------------------------------------------
 
     def generate(self, h_top, rng):
