@@ -19,6 +19,7 @@ import numpy as np
 
 from ..gradcheck import CacheNotStoredError, compare
 from ..nn.layer import NoForwardError
+from . import wire
 from .facts import Claim
 
 
@@ -49,6 +50,9 @@ class Calls:
         """fn(*copies of args); an array argument that differs from the check's copy afterwards is recorded."""
         sent = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
         out = fn(*sent)
+        refused = wire.not_plain(out)          # what the command line's child could not send back is refused here too
+        if refused:
+            raise TypeError(f"your code returned {refused}")
         for i, (mine, yours) in enumerate(zip(args, sent)):
             name = names[i] if i < len(names) else f"argument {i + 1}"
             if isinstance(mine, np.ndarray) and name not in may_change and not _equal(mine, np.asarray(yours)):
@@ -108,8 +112,13 @@ class Calls:
 
 
 def _grads(layer):
-    """{name: gradient} of a layer after its backward, read through its parameters() method."""
-    return {name: np.array(g, dtype=float) for name, _, g in layer.parameters()}
+    """{name: gradient} of a layer after its backward, read through its parameters() method; a gradient the
+    command line's child could not send back (a complex array) is refused here too, with the same words."""
+    grads = {name: g for name, _, g in layer.parameters()}
+    refused = wire.not_plain(getattr(layer, "grads", grads))
+    if refused:
+        raise TypeError(wire.holds(type(layer).__name__, "grads", refused))
+    return {name: np.array(g, dtype=float) for name, g in grads.items()}
 
 
 def _need_array(what, value):

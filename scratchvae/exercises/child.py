@@ -11,7 +11,8 @@ answer goes back over another, as plain data (wire.py):
     {"op": "many", "calls": [call, call, ...]}           several calls, one answer each (a training step's
                                                          Adam updates: one message, not one per weight;
                                                          "inplace": false, as the step keeps what it returns)
-    answer: {"ok": VALUE, "state": {H: {attr: value}}, "inplace": {i: array}} or {"error": {...}}
+    answer: {"ok": VALUE, "state": {H: {attr: value}}, "inplace": {i: array}} or {"error": {...}};
+            "unsent": {H: {attr: reason}} for an attribute holding what cannot travel (a complex array)
 
 Objects that are not plain data (your classes, your instances, a cache you return) stay here, in a
 table, and travel as handles; the public attributes of your instances travel as their "state", so
@@ -72,29 +73,40 @@ class Table:
         return SimpleNamespace(**{str(k): decode(v) for k, v in tree["ns"]})
 
     def state(self, h):
-        """The public attributes of instance h that are plain data (or handles), as a dict."""
-        obj, out = self.objects[h], {}
+        """The public attributes of instance h: those that are plain data (or handles) as a dict, and for
+        each one holding what cannot travel (an ndarray subclass, a complex array), why: {attr: reason}."""
+        obj, out, refused = self.objects[h], {}, {}
         for name, value in list(vars(obj).items())[:100]:
             if not name.startswith("_"):
                 try:
                     wire.encode(value, [], self.handle)
-                except (wire.Refused, RecursionError):
+                except wire.Refused as err:
+                    refused[name] = str(err)[:500]
+                    continue
+                except RecursionError:
                     continue
                 out[name] = value
-        return out
+        return out, refused
 
     def changed(self, handles):
-        """{h: {attr: value}} of the attributes that differ from what the checker last saw."""
-        out = {}
+        """({h: {attr: value}} of the attributes that differ from what the checker last saw, {h: {attr: reason}}
+        of those that cannot travel: the checker raises the reason when a check reads one, instead of
+        reading the value it saw before, as if your code had not changed it)."""
+        out, unsent = {}, {}
         for h in handles:
             if not _instance(self.objects[h]):
                 continue
             seen = self.seen.setdefault(h, {})
-            new = {n: v for n, v in self.state(h).items() if n not in seen or not same(v, seen[n])}
+            state, refused = self.state(h)
+            new = {n: v for n, v in state.items() if n not in seen or not same(v, seen[n])}
             if new:
                 out[h] = new
                 seen.update({n: snapshot(v) for n, v in new.items()})
-        return out
+            if refused:
+                unsent[h] = refused
+                for n in refused:                   # the next value that travels is sent, whatever it is
+                    seen.pop(n, None)
+        return out, unsent
 
     def apply(self, pushed):
         """The checker's changes to your objects' attributes, written in place where the shapes allow."""
@@ -228,7 +240,10 @@ def serve(request, table, folder):
         answer = {"ok": value, "inplace": {str(i): args[i] for i in changed}}
         wire.encode(value, [], table.handle)        # registers what it returns, before the state is taken
         reached += _handles([value], table)
-        answer["state"] = {str(h): s for h, s in table.changed(dict.fromkeys(reached)).items()}
+        state, unsent = table.changed(dict.fromkeys(reached))
+        answer["state"] = {str(h): s for h, s in state.items()}
+        if unsent:
+            answer["unsent"] = {str(h): u for h, u in unsent.items()}
         return answer
     except (Exception, SystemExit) as err:          # noqa: BLE001 (the checker decides what it means)
         return {"error": describe(err, folder)}

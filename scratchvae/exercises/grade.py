@@ -5,6 +5,7 @@
                                      (passing, failing, not started, timed out, out of memory, crashed,
                                      not submitted) and a points column beside it, then the total
     grades-feedback/alice.txt        what `check` would have printed for each exercise, and the notes
+    grades-feedback/alice-ex09_vae.png   the VAE alice's code trained, when her exercise 9 passes
 
 Each exercise of each student runs in a child process of its own (isolate.py): nothing one student's
 file does (sleep, fork, fill the memory, kill its parent, print megabytes, patch NumPy) reaches another
@@ -25,7 +26,7 @@ from pathlib import Path
 
 from ..cli import UsageError
 from .isolate import CRASHED, OUT_OF_MEMORY, TIMED_OUT, GraderError, Limits, copy_workspace, run_job
-from .runner import FAILING, NOT_STARTED, PASSING, report, shown
+from .runner import FAILING, NOT_STARTED, PASSING, PICTURE, report, shown
 from .track import TRACK, find
 
 NOT_SUBMITTED = "not submitted"
@@ -147,12 +148,14 @@ def file_name(name, taken):
 
 # --- grading ---------------------------------------------------------------------------------------
 
-def grade_one(name, folder, original, chosen, limits, options):
+def grade_one(name, folder, original, chosen, limits, options, picture=None):
     """(name, {number: status}, feedback texts) for one student, checked in the staged copy `folder`;
-    the feedback names the student's own folder, `original`."""
+    the feedback names the student's own folder, `original`. A passing exercise 9 draws its VAE at `picture`
+    (beside the feedback: the staged copy is removed at the end)."""
     statuses, parts = {}, []
     for ex in chosen:
-        result = run_job(ex, folder, options if ex.number == 9 else {}, limits, capture=True)
+        extra = {**options, **({"picture": picture} if picture is not None else {})}
+        result = run_job(ex, folder, extra if ex.number == 9 else {}, limits, capture=True)
         statuses[ex.number] = result.status
         NOTES.update(dict.fromkeys(result.notes))
         result.path = original / ex.file
@@ -236,10 +239,13 @@ def do_grade(args):
                 notes = copy_workspace(found[name], staged[name], limits.copy_mb << 20)
                 texts[name] = [f"note: {n}" for n in notes]
         todo = [n for n in wanted if n in staged]
+        taken = set()
+        files = {name: file_name(name, taken) for name in sorted(wanted)}
 
         def one(name):
             try:
-                return grade_one(name, staged[name], found[name], chosen, limits, options)
+                return grade_one(name, staged[name], found[name], chosen, limits, options,
+                                 feedback / (files[name].removesuffix(".txt") + "-" + PICTURE))
             except GraderError as err:
                 return name, None, [f"could not grade: {err}"]
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -260,7 +266,7 @@ def do_grade(args):
         if name not in found:
             rows[name] = row(name, dict.fromkeys(w, NOT_SUBMITTED), chosen, w, "no folder")
             texts[name] = [f"No folder named {name} in {folder}: not submitted."]
-    write(out, feedback, header(chosen), {**kept, **rows}, texts, w)
+    write(out, feedback, header(chosen), {**kept, **rows}, texts, w, files)
     for note in NOTES:
         print(f"grade: isolation: {note}", file=sys.stderr)
     took = time.monotonic() - start
@@ -281,7 +287,7 @@ def previous_rows(out, cols):
             for r in data[1:] if r}
 
 
-def write(out, feedback, cols, rows, texts, w):
+def write(out, feedback, cols, rows, texts, w, files):
     """The CSV (atomically) and the feedback files, both in sorted order."""
     tmp = out.with_name(out.name + ".tmp")
     with open(tmp, "w", newline="") as f:
@@ -291,8 +297,7 @@ def write(out, feedback, cols, rows, texts, w):
             writer.writerow(rows[name])
     os.replace(tmp, out)
     feedback.mkdir(parents=True, exist_ok=True)
-    taken = set()
     for name in sorted(texts):
         total = rows[name][-3] if name in rows else "?"
         head = f"Feedback for {name}: {total} of {sum(w.values()):g} points\n" + "=" * 80
-        (feedback / file_name(name, taken)).write_text("\n\n".join([head, *texts[name]]) + "\n")
+        (feedback / files[name]).write_text("\n\n".join([head, *texts[name]]) + "\n")

@@ -41,7 +41,7 @@ from ..errors import UserError
 from ..nn.layer import Sequential
 from . import wire
 from .child import merge, same, snapshot
-from .remote import Broken, Remote, exception, reached, stand_in
+from .remote import Broken, Remote, Unsent, exception, reached, stand_in
 from .runner import FAILING, run, shown
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]      # the folder holding scratchvae/: the child imports the same
@@ -157,6 +157,12 @@ class Session:
                 r.seen[name] = snapshot(value)
                 items = r.state[name].items() if isinstance(r.state[name], dict) else [(None, r.state[name])]
                 self.mirrors.update({id(a): (a, remote, name, k) for k, a in items if isinstance(a, np.ndarray)})
+        for h, attrs in (answer.get("unsent") or {}).items():
+            remote = self.remotes.get(int(h))
+            for name, reason in attrs.items() if remote is not None else ():
+                r = remote._r
+                r.state[str(name)] = Unsent(wire.holds(r.type.rpartition(".")[2], name, str(reason)[:500]))
+                r.seen.pop(str(name), None)
         for i, value in (answer.get("inplace") or {}).items():
             i = int(i)
             if i < len(args) and isinstance(args[i], np.ndarray) and isinstance(value, np.ndarray) and \
@@ -196,7 +202,8 @@ class Session:
         push, objects = {}, reached([remote, *args, *kwargs.values()])     # the instances this call can touch
         for other in objects:
             r = other._r
-            new = {n: v for n, v in r.state.items() if n not in r.seen or not same(v, r.seen[n])}
+            new = {n: v for n, v in r.state.items()
+                   if not isinstance(v, Unsent) and (n not in r.seen or not same(v, r.seen[n]))}
             if new:
                 push[str(r.h)] = new
                 r.seen.update({n: snapshot(v) for n, v in new.items()})

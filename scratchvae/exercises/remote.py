@@ -28,6 +28,14 @@ class RemoteError:
 _classes = {}
 
 
+class Unsent:
+    """An attribute of yours that holds what cannot travel (wire.not_plain): reading it raises TypeError
+    with the reason, instead of handing the check the value it held before."""
+
+    def __init__(self, text):
+        self.text = text
+
+
 def exception(info, folder):
     """The exception to raise here for one your code raised there (never its object: its description)."""
     kind, text = info.get("kind"), str(info.get("text", ""))
@@ -88,7 +96,7 @@ class Remote:
         if name.startswith("__"):
             raise AttributeError(name)
         if name in r.state:
-            return r.state[name]
+            return _readable(r.state[name])
         if name in r.methods and r.instance:
             return lambda *args, **kwargs: r.session.call(self, name, args, kwargs)
         if r.instance and not name.startswith("_") and name not in r.attrs:
@@ -106,11 +114,17 @@ class Remote:
         r = self._r
         if not r.layer:
             return r.session.call(self, "parameters", (prefix,), {})
-        params, grads = r.state.get("params", {}), r.state.get("grads", {})
+        params, grads = _readable(r.state.get("params", {})), _readable(r.state.get("grads", {}))
         return iter([(prefix + k, p, grads[k]) for k, p in params.items()])
 
     def __repr__(self):
         return f"<your {self._r.type}>"
+
+
+def _readable(value):
+    if isinstance(value, Unsent):
+        raise TypeError(value.text)
+    return value
 
 
 def call_many(fn, calls):

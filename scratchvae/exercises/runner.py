@@ -198,9 +198,11 @@ def report(result):
 
 
 def _wrap(text, indent="  "):
-    """Long prose (a verdict, a pointer) wrapped at 100 columns, its later lines indented."""
+    """Long prose (a verdict, a pointer) wrapped at 100 columns, its later lines indented; never inside a word,
+    so a path (grades-feedback/alice-ex09_vae.png) stays whole, to copy."""
     first = len(text) - len(text.lstrip(" "))
-    return textwrap.fill(text, 100, subsequent_indent=" " * first + indent)
+    return textwrap.fill(text, 100, subsequent_indent=" " * first + indent, break_on_hyphens=False,
+                         break_long_words=False)
 
 
 def _report(result):
