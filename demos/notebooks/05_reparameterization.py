@@ -278,8 +278,10 @@ for name, (g_mu, _) in estimators.items():
 # One image and one coordinate could be a lucky pick. The next cell repeats the measurement on every image and
 # every coordinate: for each pair, the variance of one score-function sample (without and with the baseline)
 # divided by that of one pathwise sample, and whether the three means agree (the difference from the pathwise
-# mean in standard errors of the difference). It also tests an explanation of the ratio. When $f$ varies little
-# over $q$ compared with its size, $f(z_s) \approx \bar f$ and
+# mean in standard errors of the difference; the three estimators read the same draws $z_s$, so that standard
+# error is the one of the per-draw differences $g_s - g_s^{\text{path}}$, not of two independent means). It also
+# tests an explanation of the ratio. When $f$ varies little over $q$ compared with its size, $f(z_s) \approx \bar f$
+# and
 #
 # $$
 # \operatorname{Var}\big[g^{\text{score}}\big]
@@ -309,7 +311,8 @@ for i, index in enumerate(first):
         for name, grads in estimators.items():
             g = grads[k]                                                # (S, J)
             table[part][name][i] = g.var(0)
-            se = np.sqrt((g.var(0) + path.var(0)) / samples)            # s.e. of the difference of two means
+            se = (g - path).std(0) / np.sqrt(samples)                   # s.e. of the mean difference, paired:
+            #                                                             both estimators read the same draws z_s
             zscore[part][name][i] = (g.mean(0) - path.mean(0)) / se if name != "pathwise" else 0.0
     row = table["mu"]
     print(f"{index:>5} {y_test[index]:>5} {f.mean():>8.1f} {f.std():>6.1f} {np.median(row['pathwise'][i]):>10.3g} "
