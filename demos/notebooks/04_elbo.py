@@ -77,19 +77,20 @@ import numpy as np
 from scratchvae import backend, gradcheck, plots, threads
 from scratchvae.data import load_mnist, static_binarize
 from scratchvae.fast import Adam  # the fused Adam; the textbook one is scratchvae/nn/optim.py
+from scratchvae.models.gap_split import grid_kl, split_gap  # the gap's two parts (Cremer et al. 2018)
+from scratchvae.models.grid_follow import box, exact, q_sums, resolved_only  # grids that follow each posterior
+from scratchvae.models.grid_posterior import gaussian_kl_each, log_joint_at, log_joint_on_grid
 from scratchvae.models.iwae import log_likelihood
 from scratchvae.models.vae import LIKELIHOODS, VAE, VAEConfig
-from scratchvae.nn.activations import Softplus, sigmoid
-from scratchvae.nn.gaussian import gaussian_log_density, gaussian_log_density_backward, standard_normal_log_density
+from scratchvae.nn.activations import sigmoid
+from scratchvae.nn.gaussian import gaussian_log_density, standard_normal_log_density
 from scratchvae.nn.kl import gaussian_kl
 from scratchvae.nn.losses import (
     bce_with_logits,
     bce_with_logits_per_example,
     gaussian_nll,
-    gaussian_nll_per_example,
     mse,
 )
-from scratchvae.nn.softmax import logsumexp  # log Σ exp without overflow
 from scratchvae.train import binarized_test_set, fit
 
 assert latent == 2, f"latent = {latent}: this notebook integrates p(x|z) p(z) over a plane; keep latent = 2"
@@ -407,7 +408,9 @@ print(f"{len(seeds)} models ({likelihood} decoder, {epochs} epochs on {n_train:,
 # $q$ (the ELBO, $\mathrm{KL}(q \,\|\, p(z \mid x))$) use a grid of $q$'s own, its mean $\pm$
 # `grid_reach` standard deviations. The cell checks the result against grids 1.5 times wider and
 # grids 1.5 times finer, and the shared grid's matrix form against the library's per-image
-# likelihoods (`bce_with_logits_per_example`, `gaussian_nll_per_example`).
+# likelihoods (`bce_with_logits_per_example`, `gaussian_nll_per_example`). The steps above are
+# `scratchvae/models/grid_follow.py: exact` (its docstring numbers them), and the likelihood on a grid
+# `scratchvae/models/grid_posterior.py`.
 #
 # A grid of fixed size cannot follow every posterior: one that is far narrower than its spread (a
 # sharp mode beside a distant second one) would need thousands of points per dimension. Such an
@@ -417,123 +420,17 @@ print(f"{len(seeds)} models ({likelihood} decoder, {epochs} epochs on {n_train:,
 # they are under a fifth).
 
 # %%
-def log_lik(model, out, x):
-    """log p(x|z) in nats per row, from decoder outputs out (G, D) and one image x (D,): (G,) float64."""
-    x = np.broadcast_to(x, out.shape)
-    if model.config.likelihood == "bernoulli":
-        return -bce_with_logits_per_example(out, x).astype(np.float64)
-    return -gaussian_nll_per_example(out, x, model.config.obs_std).astype(np.float64)
-
-
-def log_joint(model, x, z):
-    """log p(x_n|z) + log p(z) for each image x_n (N, D) at its own points z[n] (N, G, 2): (N, G)."""
-    out = np.empty(z.shape[:2])
-    for n in range(len(x)):                                                      # G decoder passes per image
-        decoded = model.forward_eval(model.decoder, z[n].astype(np.float32))      # (G, D)
-        out[n] = log_lik(model, decoded, x[n]) + standard_normal_log_density(z[n])[0]
-    return out
-
-
-def log_joint_shared(model, x, z):
-    """The same for one grid z (G, 2) shared by all images x (N, D): (N, G), as matrix products."""
-    out = model.forward_eval(model.decoder, z.astype(np.float32)).astype(np.float64)    # (G, D)
-    x = np.asarray(x, dtype=np.float64)
-    if model.config.likelihood == "bernoulli":                   # Σ_d x_d l_d - softplus(l_d)
-        ll = x @ out.T - Softplus().forward(out).sum(axis=1)
-    else:                                                        # -Σ_d (x_d - x_hat_d)² / 2σ² - D log(σ √(2π))
-        s2 = model.config.obs_std**2
-        ll = (-(x**2).sum(1)[:, None] + 2 * x @ out.T - (out**2).sum(1)) / (2 * s2) \
-            - x.shape[1] * np.log(model.config.obs_std * np.sqrt(2 * np.pi))
-    return ll + standard_normal_log_density(z.astype(np.float64))[0]
-
-
-def own_grids(lo, hi, n):
-    """Each image's n × n grid on its box [lo, hi] (N, 2 each): points (N, n², 2) and cell areas ΔA (N,)."""
-    t = np.linspace(0.0, 1.0, n)
-    axes = lo[:, None, :] + t[None, :, None] * (hi - lo)[:, None, :]                     # (N, n, 2)
-    z1, z2 = np.broadcast_arrays(axes[:, :, None, 0], axes[:, None, :, 1])                # (N, n, n) each
-    return np.stack([z1, z2], axis=-1).reshape(len(lo), n * n, 2), np.prod((hi - lo) / (n - 1), axis=1)
-
-
-def box(mean, std, reach=grid_reach):
-    """The box mean ± reach · std, (N, 2) each: lo, hi."""
-    return mean - reach * std, mean + reach * std
-
-
-def support(lj, z, spacing, drop=grid_drop):
-    """The box around each image's points z (N, G, 2) whose log p(x, z) (N, G) is within `drop` nats of its
-    largest, widened by one grid spacing on each side: lo, hi (N, 2)."""
-    kept = np.where((lj >= lj.max(axis=1, keepdims=True) - drop)[..., None], z, np.nan)   # (N, G, 2)
-    return np.nanmin(kept, axis=1) - spacing, np.nanmax(kept, axis=1) + spacing
-
-
-def moments(log_weights, z):
-    """Mean and standard deviation (N, 2) of the distribution with log-weights (N, G) on the points z (N, G, 2)."""
-    w = np.exp(log_weights - logsumexp(log_weights, axis=1)[:, None])                     # normalised, (N, G)
-    mean = np.einsum("ng,ngj->nj", w, z)
-    return mean, np.sqrt(np.maximum(np.einsum("ng,ngj->nj", w, z**2) - mean**2, 0.0))
-
-
-def gaussian_kl_each(mu, logvar):
-    """KL(q(z|x_n) || N(0, I)) for each image (N,): the library's gaussian_kl of one row at a time."""
-    return np.array([gaussian_kl(m[None], v[None])[0] for m, v in zip(mu, logvar)])
-
-
-def q_sums(model, x, mu, logvar, log_px, n=grid_points, reach=grid_reach):
-    """ELBO, KL(q || posterior) and q's mass (N,) each, as sums over q's own n × n grid, mean ± reach std."""
-    zq, area_q = own_grids(*box(mu, np.exp(0.5 * logvar), reach), n)                      # q's own grid
-    N, G, _ = zq.shape
-    log_q = gaussian_log_density(zq.reshape(N * G, 2), np.repeat(mu, G, axis=0),
-                                 np.repeat(logvar, G, axis=0))[0].reshape(N, G)          # log q(z_g|x), (N, G)
-    q_mass = np.exp(log_q) * area_q[:, None]                                              # q(z_g|x) ΔA
-    lj_q = log_joint(model, x, zq)                                                        # log p(x, z_g) there
-    log_px_z = lj_q - standard_normal_log_density(zq.reshape(N * G, 2))[0].reshape(N, G)  # log p(x|z_g)
-    elbo = (q_mass * log_px_z).sum(axis=1) - gaussian_kl_each(mu, logvar)
-    kl_post = (q_mass * (log_q - (lj_q - log_px[:, None]))).sum(axis=1)                   # log p(z|x) = lj - log p(x)
-    return elbo, kl_post, q_mass.sum(axis=1)
-
-
-def exact(model, x, n=grid_points, reach=grid_reach, drop=grid_drop, check=True):
-    """log p(x), ELBO, gap and KL(q || posterior) of each image x (N, D), on grids that follow each posterior and q.
-    check: also compute log p(x) on a 1.5 times finer grid, to tell which posteriors the grid resolves."""
-    mu, logvar = (np.asarray(a, dtype=np.float64) for a in model.encode(x))             # (N, 2) each
-    coarse = np.stack(np.meshgrid(*[np.linspace(-6, 6, 121)] * 2, indexing="ij"), -1).reshape(-1, 2)
-    z, spacing = np.broadcast_to(coarse, (len(x), *coarse.shape)), 0.1                 # the shared coarse grid
-    lj = log_joint_shared(model, x, coarse)
-    for size in (n // 2, n // 2, n):                  # three own grids, each on the last one's support
-        lo, hi = support(lj, z, spacing, drop)
-        z, area = own_grids(lo, hi, size)
-        lj = log_joint(model, x, z)                                                       # log p(x, z_g), (N, G)
-        spacing = (hi - lo) / (size - 1)
-    m, s = moments(lj, z)
-    log_px = logsumexp(lj, axis=1) + np.log(area)                                         # (N,)
-    moved = np.zeros(len(x))
-    if check:
-        z_fine, area_fine = own_grids(lo, hi, int(1.5 * n))                   # the same box, 1.5 times finer
-        moved = np.abs(logsumexp(log_joint(model, x, z_fine), axis=1) + np.log(area_fine) - log_px)
-    resolved = (moved < 1e-2) & np.all(s >= spacing, axis=1)                              # the grid follows it
-    elbo, kl_post, q_mass = q_sums(model, x, mu, logvar, log_px, n, reach)
-    return {"log_px": log_px, "elbo": elbo, "gap": log_px - elbo, "kl_post": kl_post, "q_mass": q_mass,
-            "log_post": lj - log_px[:, None], "z": z, "area": area, "post_mean": m, "post_std": s,
-            "spacing": spacing, "mu": mu, "logvar": logvar, "resolved": resolved, "moved": moved}
-
-
-def resolved_only(r):
-    """The results r of the images whose posterior the grid resolves, with their indices into x: "index"."""
-    keep = r["resolved"]
-    out = {key: value[keep] if isinstance(value, np.ndarray) and value.shape[:1] == keep.shape else value
-           for key, value in r.items()}
-    return out | {"index": np.flatnonzero(keep)}
-
-
+# the grids live in the library: scratchvae/models/grid_follow.py (own grids, the checks), with the likelihoods
+# and the shared grid's matrix form in scratchvae/models/grid_posterior.py
 t0 = time.perf_counter()
-full = exact(vae, x_eval)
+full = exact(vae, x_eval, n=grid_points, reach=grid_reach, drop=grid_drop)
 seconds = time.perf_counter() - t0
 wider = exact(vae, x_eval, n=int(1.5 * grid_points), reach=1.5 * grid_reach, drop=1.5 * grid_drop, check=False)
-elbo_finer = q_sums(vae, x_eval, full["mu"], full["logvar"], full["log_px"], n=int(1.5 * grid_points))[0]
+elbo_finer = q_sums(vae, x_eval, full["mu"], full["logvar"], full["log_px"], n=int(1.5 * grid_points),
+                    reach=grid_reach)[0]
 few = np.stack([np.linspace(-1, 1, 3)] * 2, axis=1)                                     # three points (3, 2)
-matrix_vs_library = np.abs(log_joint_shared(vae, x_eval[:4], few)
-                           - log_joint(vae, x_eval[:4], np.broadcast_to(few, (4, 3, 2)))).max()
+matrix_vs_library = np.abs(log_joint_on_grid(vae, x_eval[:4], few)
+                           - log_joint_at(vae, x_eval[:4], np.broadcast_to(few, (4, 3, 2)))).max()
 print(f"shared grid's matrix form against the library's per-image likelihoods: largest difference "
       f"{matrix_vs_library:.1e} nats")
 ok = full["resolved"]
@@ -634,7 +531,8 @@ assert np.all(z_score < 8), f"L_{k} is more than 8 standard errors above log p(x
 # The picture above is one model; this says how much retraining with another seed moves it.
 
 # %%
-per_seed = [res] + [resolved_only(exact(m, x_eval)) for m in models[1:]]
+per_seed = [res] + [resolved_only(exact(m, x_eval, n=grid_points, reach=grid_reach, drop=grid_drop))
+                    for m in models[1:]]
 for s, r in zip(seeds, per_seed):
     assert len(r["index"]) >= 0.8 * n_images, f"seed {s}: the grids resolve under 80% of the posteriors"
     assert np.all(r["log_px"] >= r["elbo"] - 1e-9) and np.abs(r["gap"] - r["kl_post"]).max() < 1e-2, f"seed {s}"
@@ -742,73 +640,15 @@ print(f"q's standard deviation over the posterior's, median over images and dime
 # runs for all images at once from three starts (the posterior's mean and variance; its mode with the
 # encoder's variance; the encoder's $q$) and keeps, per image, the lowest
 # $L$ among the ends whose mass the grid holds. A bimodal posterior has a local minimum per mode, which
-# is why there are three.
+# is why there are three. The code is `scratchvae/models/gap_split.py` (`grid_kl`, `best_gaussian`,
+# `split_gap`), each formula above beside its line; the cell checks `grid_kl`'s gradients.
 
 # %%
-def grid_kl(r, m, v):
-    """L(m, v) per image (N,) and its gradients (N, 2) each: the grid KL of N(m, diag e^v) to each posterior.
-
-    log q and its derivatives come from the library (nn/gaussian.py): gaussian_log_density and its backward,
-    which returns d/dmu = (z - m)/e^v and d/dlogvar = 1/2 ((z - m)^2/e^v - 1) times the upstream gradient."""
-    N, G, _ = r["z"].shape
-    log_q, cache = gaussian_log_density(r["z"].reshape(N * G, 2), np.repeat(m, G, axis=0), np.repeat(v, G, axis=0))
-    w = np.exp(log_q.reshape(N, G)) * r["area"][:, None] * r["log_post"]           # q(z_g) ΔA log p(z_g|x), (N, G)
-    entropy = 0.5 * np.sum(1 + np.log(2 * np.pi) + v, axis=1)                      # H(q), (N,)
-    _, dm, dv = gaussian_log_density_backward(-w.reshape(N * G), cache)            # dL/dlog q_g = -w_g
-    return -w.sum(axis=1) - entropy, dm.reshape(N, G, 2).sum(1), dv.reshape(N, G, 2).sum(1) - 0.5
-
-
-def best_gaussian(r, m, v, steps=60):
-    """The diagonal Gaussian minimising L on each image's grid, from the start (m, v) (N, 2) each: natural-gradient
-    steps. With the precision lam = e^-v, the gradients above give E_q[d log p/dz] = -dm and
-    E_q[d² log p/dz²] = -lam (1 + 2 dv), so each step moves lam a fraction rho towards lam (1 + 2 dv) (clipped to
-    a factor in [1/2, 2]) and m by a Newton step rho · (-dm) / lam (at most one standard deviation). A step that
-    does not lower L is undone and rho halved for that image; one that does lets rho grow back towards 1."""
-    v_min = 2 * np.log(r["spacing"])                       # no narrower than one grid spacing: the sums resolve it
-    m, v = m.copy(), np.maximum(v, v_min)
-    L, dm, dv = grid_kl(r, m, v)
-    rho = np.full((len(m), 1), 0.5)
-    for _ in range(steps):
-        lam = np.exp(-v) * np.clip(1 + 2 * rho * dv, 0.5, 2.0)                     # new precision, (N, 2)
-        v_new = np.maximum(-np.log(lam), v_min)
-        m_new = m + np.clip(-rho * dm / lam, -np.exp(0.5 * v_new), np.exp(0.5 * v_new))
-        L_new, dm_new, dv_new = grid_kl(r, m_new, v_new)
-        better = (L_new <= L)[:, None]                                              # keep the step where L fell
-        m, v, dm, dv = (np.where(better, new, old) for new, old in ((m_new, m), (v_new, v), (dm_new, dm), (dv_new, dv)))
-        L = np.where(better[:, 0], L_new, L)
-        rho = np.where(better, np.minimum(2 * rho, 1.0), rho / 2)
-    held = (v <= v_min + 1e-9) & (dv > 0)                 # pressed against the limit: no gradient to vanish there
-    left = np.maximum(np.abs(dm) * np.exp(0.5 * v), np.where(held, 0.0, np.abs(dv))).max(axis=1)
-    return m, v, L, left, held.any(axis=1)
-
-
+# grid_kl, best_gaussian and split_gap: scratchvae/models/gap_split.py, the steps above with their gradients
 sub = {key: res[key][:3] for key in ("z", "area", "log_post")}                  # three images' grids
 m64, v64 = res["post_mean"][:3] + 0.3 * res["post_std"][:3], 2 * np.log(res["post_std"][:3])
 print(gradcheck.format_report(gradcheck.check_loss(lambda m, v: (lambda L, dm, dv: (L.sum(), dm, dv))(
     *grid_kl(sub, m, v)), {"m": m64, "v": v64}, wrt=["m", "v"], component="grid_kl")))
-
-
-def mass_on_grid(r, m, v):
-    """The mass of N(m, diag e^v) on each image's posterior grid (N,): 1 when the grid holds it."""
-    N, G, _ = r["z"].shape
-    log_q = gaussian_log_density(r["z"].reshape(N * G, 2), np.repeat(m, G, axis=0), np.repeat(v, G, axis=0))[0]
-    return (np.exp(log_q).reshape(N, G) * r["area"][:, None]).sum(axis=1)
-
-
-def split_gap(r):
-    """Approximation and amortisation gaps (N,) of one model's grid results r: the best of three starts."""
-    N, G, _ = r["z"].shape
-    peak = r["z"][np.arange(N), np.argmax(r["log_post"], axis=1)]                 # the posterior's mode on the grid
-    starts = [(r["post_mean"], 2 * np.log(r["post_std"])),                          # the posterior's moments
-              (peak, r["logvar"]),                                                  # its mode, q's variance
-              (r["mu"], r["logvar"])]                                               # the encoder's q
-    fits = [best_gaussian(r, m, v) for m, v in starts]
-    L = np.stack([np.where(np.abs(mass_on_grid(r, f[0], f[1]) - 1) < 1e-3, f[2], np.inf) for f in fits])   # (3, N)
-    best = np.argmin(L, axis=0)
-    approx = L[best, np.arange(N)]
-    m, v, grad, held = (np.stack([f[i] for f in fits])[best, np.arange(N)] for i in (0, 1, 3, 4))   # the winners'
-    return {"approx": approx, "amort": r["gap"] - approx, "m": m, "v": v, "grad": grad, "held": int(held.sum()),
-            "local": int(np.sum(np.sort(L, axis=0)[1] - approx > 1e-3)), "mass": mass_on_grid(r, m, v)}
 
 
 t0 = time.perf_counter()

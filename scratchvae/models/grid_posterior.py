@@ -14,17 +14,23 @@ and the derivation says gap = KL(q || posterior): the test and notebook 04 check
 decoder passes, which is why this works for J = 2 and nowhere else (100 points per dimension for
 J = 20 would be 1e40 passes).
 
-The Bernoulli log-likelihood of every image at every grid point is one matrix product:
+The log-likelihood of every image at every grid point is one matrix product:
 
-    log p(x|z_g) = sum_d x_d l_gd - softplus(l_gd),   l = f_dec(z_g)      (N, D) @ (D, G) -> (N, G)
+    Bernoulli, l = f_dec(z_g):      log p(x|z_g) = sum_d x_d l_gd - softplus(l_gd)       (N, D) @ (D, G) -> (N, G)
+    Gaussian, x_hat = f_dec(z_g):   log p(x|z_g) = -sum_d (x_d - x_hat_gd)^2 / 2 sigma^2 - D log(sigma sqrt(2 pi))
+                                    with sum_d (x_d - x_hat_gd)^2 = |x|^2 - 2 x . x_hat_g + |x_hat_g|^2
 
-With grey-level pixels (x_d in [0, 1], as the demos train) the same formula is a cross-entropy: the
+With grey-level pixels (x_d in [0, 1], as the demos train) the Bernoulli formula is a cross-entropy: the
 "log p(x)" it gives is then a score of the Bernoulli model, not the probability of an image. Only
-binary pixels make it a log-probability.
+binary pixels make it a log-probability. The Gaussian one is a log-density over R^D.
 
     grid(lo, hi, n)                        z_grid (n*n, 2) float32, spacing dz (box_grid: a rectangle)
-    log_joint_on_grid(model, x, z_grid)    log p(x|z_g) + log p(z_g), (N, G) float64
-    infer(model, x, lo, hi, n)             all of the above for each image, as arrays
+    log_lik(model, out, x)                 log p(x|z) from decoder outputs (G, D) and one image (D,): (G,)
+    log_joint_on_grid(model, x, z_grid)    log p(x|z_g) + log p(z_g), (N, G) float64, one grid for all images
+    log_joint_at(model, x, z)              the same at each image's own points z (N, G, 2): (N, G)
+    infer(model, x, lo, hi, n)             all of the above for each image on one fixed grid, as arrays
+
+grid_follow.py gives each image grids of its own that follow its posterior; gap_split.py splits the gap.
 """
 import numpy as np
 
@@ -33,18 +39,20 @@ from ..checks import check_positive_int
 from ..nn.activations import Softplus
 from ..nn.gaussian import gaussian_log_density, standard_normal_log_density
 from ..nn.kl import gaussian_kl
+from ..nn.losses import bce_with_logits_per_example, gaussian_nll_per_example
 from ..nn.softmax import logsumexp
 
 
 def check_model(where, model):
-    """Refuse what a 2-D grid cannot integrate: another latent size, another likelihood, another model."""
+    """Refuse what a 2-D grid cannot integrate: another latent size, another model."""
     if getattr(model, "kind", None) != "vae":
         raise TypeError(f"{where}: needs a VAE (models/vae.py), got {type(model).__name__}")
     if model.config.latent != 2:
         raise ValueError(f"{where}: a grid integrates a 2-D latent only, the model has J = {model.config.latent} "
                          "(G^J decoder passes: hopeless beyond 2)")
-    if model.config.likelihood != "bernoulli":
-        raise ValueError(f"{where}: the grid's likelihood is Bernoulli, the model's is {model.config.likelihood!r}")
+    if model.config.likelihood not in ("bernoulli", "gaussian"):
+        raise ValueError(f"{where}: the grid knows the Bernoulli and Gaussian likelihoods, "
+                         f"the model's is {model.config.likelihood!r}")
 
 
 def box_grid(lo, hi, n):
@@ -65,17 +73,51 @@ def grid(lo, hi, n):
     return z_grid, spacing[0]
 
 
+def log_lik(model, out, x):
+    """log p(x|z) in nats per row, from decoder outputs out (G, D) and one image x (D,): (G,) float64.
+    The library's per-example losses (nn/losses.py) with the sign turned: minus the BCE or the Gaussian NLL."""
+    out = backend.to_host(out)
+    x = np.broadcast_to(backend.to_host(x), out.shape)
+    if model.config.likelihood == "bernoulli":
+        return -bce_with_logits_per_example(out, x).astype(np.float64)
+    return -gaussian_nll_per_example(out, x, model.config.obs_std).astype(np.float64)
+
+
+def log_joint_at(model, x, z):
+    """log p(x_n|z) + log p(z) for each image x_n (N, D) at its own points z[n] (N, G, 2): (N, G) float64.
+    G decoder passes per image (no matrix trick: every image has other points)."""
+    check_model("log_joint_at", model)
+    x = backend.to_host(model.check_input("log_joint_at", x))
+    out = np.empty(z.shape[:2])
+    for n in range(len(x)):
+        decoded = model.forward_eval(model.decoder, np.asarray(z[n], dtype=model.dtype))   # (G, D)
+        out[n] = log_lik(model, decoded, x[n]) + standard_normal_log_density(np.asarray(z[n], np.float64))[0]
+    return out
+
+
 def log_joint_on_grid(model, x, z_grid, chunk=8192):
-    """log p(x|z_g) + log p(z_g) for every image of x (N, D) and grid point of z_grid (G, 2): (N, G) float64."""
+    """log p(x|z_g) + log p(z_g) for every image of x (N, D) and grid point of z_grid (G, 2): (N, G) float64,
+    the likelihood as matrix products (module docstring), in float64."""
     check_model("log_joint_on_grid", model)
-    x = backend.to_host(model.check_input("log_joint_on_grid", x))
+    x = backend.to_host(model.check_input("log_joint_on_grid", x)).astype(np.float64)      # (N, D)
+    sigma = model.config.obs_std
     out = []
     for i in range(0, len(z_grid), chunk):
-        z = np.asarray(z_grid[i:i + chunk], dtype=model.dtype)                      # (g, 2)
-        logits = backend.to_host(model.forward_eval(model.decoder, z))              # (g, D)
-        log_px_z = x @ logits.T - Softplus().forward(logits).sum(axis=1)            # (N, g)
-        out.append(log_px_z.astype(np.float64) + standard_normal_log_density(z.astype(np.float64))[0])
+        z = np.asarray(z_grid[i:i + chunk], dtype=np.float64)                              # (g, 2)
+        dec = backend.to_host(model.forward_eval(model.decoder, z.astype(model.dtype))).astype(np.float64)  # (g, D)
+        if model.config.likelihood == "bernoulli":  # sum_d x_d l_d - softplus(l_d)
+            ll = x @ dec.T - Softplus().forward(dec).sum(axis=1)                           # (N, g)
+        else:                                       # -|x - x_hat|^2 / 2 sigma^2 - D log(sigma sqrt(2 pi))
+            ll = (-(x**2).sum(1)[:, None] + 2 * x @ dec.T - (dec**2).sum(1)) / (2 * sigma**2) \
+                - x.shape[1] * np.log(sigma * np.sqrt(2 * np.pi))
+        out.append(ll + standard_normal_log_density(z)[0])
     return np.concatenate(out, axis=1)
+
+
+def gaussian_kl_each(mu, logvar):
+    """KL(N(mu_n, diag e^logvar_n) || N(0, I)) for each row (N,): the library's gaussian_kl (nn/kl.py), which
+    averages over a batch, one row at a time. mu, logvar (N, J)."""
+    return np.array([gaussian_kl(m[None], v[None])[0] for m, v in zip(mu, logvar)])
 
 
 def infer(model, x, lo=-6.0, hi=6.0, n=241):
@@ -97,7 +139,7 @@ def infer(model, x, lo=-6.0, hi=6.0, n=241):
     q_mass = np.exp(log_q) * area                                                   # q(z_g|x) dz^2
     log_post = log_joint - log_px[:, None]                                          # log p(z_g|x)
     log_px_z = log_joint - standard_normal_log_density(z64)[0]                      # log p(x|z_g)
-    kl_prior = np.array([gaussian_kl(m[None], v[None])[0] for m, v in zip(mu, logvar)])
+    kl_prior = gaussian_kl_each(mu, logvar)
     elbo = (q_mass * log_px_z).sum(axis=1) - kl_prior
     kl_post = (q_mass * (log_q - log_post)).sum(axis=1)
     return {"log_px": log_px, "elbo": elbo, "gap": log_px - elbo, "kl_post": kl_post, "kl_prior": kl_prior,
