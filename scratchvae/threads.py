@@ -15,10 +15,11 @@ Neither fixed number is right for every machine, so a command's default, `--thre
 instead of guessing (Tuner, below): while `fit` trains, it times a few steps at each candidate count
 (1, 2, 4, ... up to the cores this process may use), keeps the fastest, prints what it chose and why,
 and measures again every few hundred steps, so a program that starts beside it later is noticed.
-Whether the weights depend on the choice depends on the machine's BLAS kernels: on the 2-core Intel
-Xeon VM of issue 25, 47 steps of the default VAE (6,000 images) ended in bit-identical weights with 1, 2 and
-alternating threads; on the AMD EPYC VM, 2 threads gave a test -ELBO of 105.17 after 10 epochs where 1 gave 105.26
-(float32 sums split differently). Where a run must repeat to the last digit on any machine, `--threads N` fixes N.
+The figures a run prints depend a little on the count chosen (float32 sums split differently): on the
+2-core Intel Xeon VM of issue 25, 47 steps of the default VAE ended in bit-identical weights with 1, 2 and
+alternating threads, but 4 epochs of `demos/mnist_vae.py` ended at a test -ELBO of 108.380 with 2 threads
+and 108.393 with 1; on the AMD EPYC VM, 10 epochs gave 105.17 with 2 and 105.26 with 1. Where a run must
+repeat to the last digit, `--threads N` fixes N.
 
 Where the choice is applied:
     every command       cli.ArgumentParser gives each command (the demos, bench, gradcheck, the
