@@ -18,8 +18,9 @@ and measures again every few hundred steps, so a program that starts beside it l
 The figures a run prints depend a little on the count chosen (float32 sums split differently): on the
 2-core Intel Xeon VM of issue 25, 47 steps of the default VAE ended in bit-identical weights with 1, 2 and
 alternating threads, but 4 epochs of `demos/mnist_vae.py` ended at a test -ELBO of 108.380 with 2 threads
-and 108.393 with 1; on the AMD EPYC VM, 10 epochs gave 105.17 with 2 and 105.26 with 1. Where a run must
-repeat to the last digit, `--threads N` fixes N.
+and 108.393 with 1, and a run at auto whose trials fell on other steps ended at 108.419; on the AMD EPYC
+VM, 10 epochs gave 105.17 with 2 and 105.26 with 1. Where a run must repeat to the last digit,
+`--threads N` fixes N.
 
 Where the choice is applied:
     every command       cli.ArgumentParser gives each command (the demos, bench, gradcheck, the
