@@ -3,12 +3,11 @@
 Kept fast: a tiny VAE (hidden width 8) on 2,048 training images; the lab's held-out digits are the real ones.
 """
 import base64
-import http.client
-import json
 import time
 
 import numpy as np
 import pytest
+from test_explore import call  # one request, its status and parsed JSON (the explorer's tests)
 
 from scratchvae import backend, checkpoint, pretrained
 from scratchvae.data import load_mnist
@@ -53,17 +52,6 @@ def srv(idle, data, tmp_path):
     yield idle
     idle.lab.close()
     idle.lab = first
-
-
-def call(srv, method, path, body=None, headers=None):
-    conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
-    data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode()
-    conn.request(method, path, body=data, headers={"Content-Type": "application/json", **(headers or {})})
-    response = conn.getresponse()
-    payload = response.read()
-    conn.close()
-    is_json = response.getheader("Content-Type", "").startswith("application/json")
-    return response.status, json.loads(payload) if is_json else payload
 
 
 def until(srv, condition, timeout=10):

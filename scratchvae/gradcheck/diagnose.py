@@ -61,17 +61,27 @@ def _shape_hint(got, want, out_shape=None, batch=None):
     return text
 
 
+def _named_factors(c, batch):
+    """Which familiar constants a factor c is: "N" (the batch size), "1/N", "2", "1/2" (a list, maybe empty)."""
+    names = []
+    if batch and batch > 1 and abs(c - batch) < 1e-6 * batch:
+        names.append("N")
+    if batch and batch > 1 and abs(c * batch - 1) < 1e-6:
+        names.append("1/N")
+    if abs(c - 2) < 1e-6:
+        names.append("2")
+    if abs(c - 0.5) < 1e-6:
+        names.append("1/2")
+    return names
+
+
 def _factor_hint(c, batch):
     """Name a constant factor c (your gradient = c * the right one), and guess where it came from."""
-    guesses = []
-    if batch and batch > 1 and abs(c - batch) < 1e-6 * batch:
-        guesses.append(f"N = {batch} is the batch size: the 1/N of the batch mean is missing")
-    if batch and batch > 1 and abs(c * batch - 1) < 1e-6:
-        guesses.append(f"1/{batch} = 1/N: divided by the batch size once too often")
-    if abs(c - 2) < 1e-6:
-        guesses.append("a factor 2 too many, or a 1/2 forgotten (the 1/2 in front of the formula?)")
-    if abs(c - 0.5) < 1e-6:
-        guesses.append("half the right size: the 2 from d/dx x^2 = 2x, or an extra 1/2?")
+    said = {"N": f"N = {batch} is the batch size: the 1/N of the batch mean is missing",
+            "1/N": f"1/{batch} = 1/N: divided by the batch size once too often",
+            "2": "a factor 2 too many, or a 1/2 forgotten (the 1/2 in front of the formula?)",
+            "1/2": "half the right size: the 2 from d/dx x^2 = 2x, or an extra 1/2?"}
+    guesses = [said[name] for name in _named_factors(c, batch)]
     if c < 0:
         guesses.append("the sign is flipped as well")
     guess = f" ({'; '.join(guesses)})" if guesses else ""
@@ -154,15 +164,11 @@ def diagnose_value(numeric, right, batch=None):
     if rr > 0:
         c = float(np.sum(n * r)) / rr
         if abs(c - 1) > 1e-3 and agree(n, c * r):
-            guesses = []
-            if batch and batch > 1 and abs(c - batch) < 1e-6 * batch:
-                guesses.append(f"N = {batch} is the batch size: the value lacks the 1/N of the batch mean")
-            if batch and batch > 1 and abs(c * batch - 1) < 1e-6:
-                guesses.append(f"1/{batch} = 1/N: the value divides by the batch size once too often")
-            if abs(c - 2) < 1e-6:
-                guesses.append("a factor 2 too many in the value (a 1/2 in front of the formula forgotten?)")
-            if abs(c - 0.5) < 1e-6:
-                guesses.append("a factor 1/2 too many in the value")
+            said = {"N": f"N = {batch} is the batch size: the value lacks the 1/N of the batch mean",
+                    "1/N": f"1/{batch} = 1/N: the value divides by the batch size once too often",
+                    "2": "a factor 2 too many in the value (a 1/2 in front of the formula forgotten?)",
+                    "1/2": "a factor 1/2 too many in the value"}
+            guesses = [said[name] for name in _named_factors(c, batch)]
             guess = f" ({'; '.join(guesses)})" if guesses else ""
             return start + f"are {c:.6g} times the right gradient: your value is {c:.6g} times the right one, " \
                            f"give or take a constant{guess}"
