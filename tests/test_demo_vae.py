@@ -76,7 +76,13 @@ def test_benchmark_reports_its_figures(tmp_path, capsys):
     result = json.loads((tmp_path / "b.json").read_text())
     assert result["steps_per_epoch"] == 4 and result["matmuls_per_step"] == 11
     assert result["epoch_seconds"] > 0 and result["matmul_floor_seconds"] > 0
-    assert result["ratio_to_floor"] == pytest.approx(result["epoch_seconds"] / result["matmul_floor_seconds"])
+    # one epoch, so one ratio: its seconds over the mean of the floor timed before it and the one after it
+    before, after = result["matmul_floor_seconds_beside"]
+    assert result["ratio_to_floor"] == pytest.approx(result["epoch_seconds"] / (0.5 * (before + after)))
+    assert result["ratio_to_floor_range"] == [result["ratio_to_floor"]] * 2
+    assert result["matmul_floor_seconds"] == pytest.approx(0.5 * (before + after))
+    assert set(result["ratio_to_floor_by_threads"]) == {"1", "2"}
+    assert result["ratio_to_floor_by_threads"]["1"] == result["ratio_to_floor"]
     out = capsys.readouterr().out
     assert "ratio" in out
     # the fast path's epoch at 1 and 2 BLAS threads; the default run's own figure is the 1-thread one

@@ -8,6 +8,13 @@ reports three numbers for the default VAE (784-400-20-400-784, batch 128, 469 st
     floor       seconds the same matrix products take alone, on this machine, with this BLAS
     ratio       epoch / floor: 1.00 would mean the step is nothing but its matrix products
 
+The floor is timed beside the epochs, not once at the end: before the first epoch and after each one,
+so each epoch's ratio is its time over the mean of the floors timed just before and just after it, and
+the figure reported is the median of those ratios, with their range. A shared VM is not one machine from
+minute to minute: on the project's 2-core AMD EPYC VM the products alone took 2.5 ms a step for a
+minute or so and 3.2 ms for the next, so a floor timed a minute away from the epochs could move the
+ratio by a third.
+
 and, with --torch, the PyTorch reference (demos/reference/torch_vae.py in the repository, or any script
 that prints "epoch_s S" per epoch) run in the same invocation, one after the other, so both see the same
 machine. The fast path's epoch is also timed with 1 and 2 BLAS threads (scratchvae/threads.py says why
@@ -112,14 +119,25 @@ def _sync():
         backend.xp().cuda.Device().synchronize()
 
 
-def time_training(config, x, batch_size, epochs, fast=True):
-    """Median epoch time of train.fit over `epochs` epochs, after a short warm-up run.
-    fast=True trains as the library does (scratchvae/fast/); False runs the textbook code alone."""
+def time_training(config, x, batch_size, epochs, fast=True, floor=None):
+    """Median epoch time of train.fit over `epochs` epochs, after a short warm-up run, and the last loss.
+    fast=True trains as the library does (scratchvae/fast/); False runs the textbook code alone.
+
+    floor: optional; a function returning the seconds of one floor measurement. It then runs before the
+    first epoch and after each one (outside the epochs' timed seconds), and a third value is returned:
+    {"floors": those seconds, "ratios": each epoch's seconds / the mean of the floors either side of it}."""
     model = VAE(config, fast=fast)
     opt = (FusedAdam if fast else optim.Adam)(list(model.parameters()))
     fit(model, opt, x[:batch_size * 20], epochs=1, batch_size=batch_size, progress=False, log=None)  # warm-up
-    history = fit(model, opt, x, epochs=epochs, batch_size=batch_size, progress=False, log=None)
-    return statistics.median(r["seconds"] for r in history), history[-1]["train_loss"]
+    floors = [] if floor is None else [floor()]
+    after_epoch = None if floor is None else (lambda _model: floors.append(floor()) or {})
+    history = fit(model, opt, x, epochs=epochs, batch_size=batch_size, progress=False, log=None,
+                  on_epoch=after_epoch)
+    median = statistics.median(r["seconds"] for r in history)
+    if floor is None:
+        return median, history[-1]["train_loss"]
+    ratios = [r["seconds"] / (0.5 * (before + after)) for r, before, after in zip(history, floors, floors[1:])]
+    return median, history[-1]["train_loss"], {"floors": floors, "ratios": ratios}
 
 
 def profile_step(config, x, batch_size, fast, steps=40):
@@ -171,19 +189,29 @@ def run(args, hidden):
     x = backend.asarray(x[:args.images])
     steps = -(-x.shape[0] // args.batch_size)
     info = machine()
-    epoch_s, loss = time_training(config, x, args.batch_size, args.epochs)    # at the command's --threads
-    tuner = threads.tuner()                       # --threads auto (the default): the count it kept
-    chosen = tuner.chosen if tuner is not None else args.threads
-    by_threads = {} if tuner is not None else {chosen: epoch_s}   # the fast path at 1 and 2 BLAS threads, fixed
-    for n in (1, 2):
-        if n in by_threads:
-            continue
-        with threads.limited(n):
-            by_threads[n] = time_training(config, x, args.batch_size, args.epochs)[0]
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024     # before the textbook run's temporaries
     shapes = matmul_shapes(VAE(config), args.batch_size)
-    with threads.limited(chosen):                 # the products alone, at the count the epoch ran with
-        floor_s = time_floor(shapes, steps, backend.float_dtype())
+
+    def floor_at(n):
+        """The seconds of one round of the products alone at n BLAS threads: the floor beside an epoch."""
+        with threads.limited(n):
+            return time_floor(shapes, steps, backend.float_dtype(), repeats=1)
+
+    tuner = threads.tuner()                       # --threads auto (the default): the Tuner fit will feed
+    def floor_now():
+        """The floor at the command's --threads; with auto, at the count the tuner holds at that moment."""
+        return floor_at(tuner.chosen or threads.current() if tuner is not None else args.threads)
+
+    epoch_s, loss, beside = time_training(config, x, args.batch_size, args.epochs, floor=floor_now)
+    chosen = tuner.chosen if tuner is not None else args.threads
+    by_threads = {} if tuner is not None else {chosen: (epoch_s, beside)}   # the fast path at 1 and 2 threads
+    for n in (1, 2):
+        if n not in by_threads:
+            with threads.limited(n):
+                t, _, b = time_training(config, x, args.batch_size, args.epochs, floor=lambda n=n: floor_at(n))
+            by_threads[n] = (t, b)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024     # before the textbook run's temporaries
+    floor_s = statistics.median(beside["floors"])          # the products alone, at the count the epochs ran with
+    ratio = statistics.median(beside["ratios"])
     text_s, text_loss = time_training(config, x, args.batch_size, args.epochs, fast=False)
     profile = {"fast": profile_step(config, x, args.batch_size, True),
                "textbook": profile_step(config, x, args.batch_size, False),
@@ -191,11 +219,14 @@ def run(args, hidden):
     result = {**info, "backend": backend.name(), "model": f"784-{args.hidden}-{args.latent}",
               "batch_size": args.batch_size, "steps_per_epoch": steps, "epoch_seconds": epoch_s,
               "images_per_second": x.shape[0] / epoch_s, "textbook_epoch_seconds": text_s,
-              "matmul_floor_seconds": floor_s, "matmuls_per_step": len(shapes), "ratio_to_floor": epoch_s / floor_s,
+              "matmul_floor_seconds": floor_s, "matmuls_per_step": len(shapes), "ratio_to_floor": ratio,
+              "ratio_to_floor_range": [min(beside["ratios"]), max(beside["ratios"])],
+              "matmul_floor_seconds_beside": beside["floors"],
+              "ratio_to_floor_by_threads": {str(n): statistics.median(b["ratios"]) for n, (_, b) in by_threads.items()},
               "peak_rss_mb": peak_mb, "last_train_loss": loss, "textbook_last_train_loss": text_loss,
               "step_ms": profile, "blas_threads": args.threads, "blas_threads_chosen": chosen,
               "tuner_medians_ms": {str(n): 1e3 * t for n, t in (tuner.medians if tuner else {}).items()},
-              "epoch_seconds_by_threads": {str(n): t for n, t in sorted(by_threads.items())}}
+              "epoch_seconds_by_threads": {str(n): t for n, (t, _) in sorted(by_threads.items())}}
     if args.torch:
         torch_s = time_torch(args.torch, args.torch_script, args.epochs, args.torch_threads)
         if torch_s is not None:
@@ -209,11 +240,15 @@ def run(args, hidden):
     print(f"  {f'epoch, fast path (median of {args.epochs})':{w}s} {epoch_s:8.3f} s   "
           f"{result['images_per_second']:9,.0f} images/s   --threads {args.threads} ({how})")
     for n in (1, 2):
-        print(f"  {f'epoch, fast path, {n} BLAS thread' + 's' * (n > 1):{w}s} {by_threads[n]:8.3f} s   "
-              f"ratio {by_threads[n] / by_threads[1]:.2f} (to 1 thread)")
+        t, b = by_threads[n]
+        print(f"  {f'epoch, fast path, {n} BLAS thread' + 's' * (n > 1):{w}s} {t:8.3f} s   "
+              f"ratio {t / by_threads[1][0]:.2f} (to 1 thread); {statistics.median(b['ratios']):.2f} to its "
+              f"floor of {statistics.median(b['floors']):.3f} s")
     print(f"  {'epoch, textbook code':{w}s} {text_s:8.3f} s   ratio {text_s / epoch_s:.2f} (textbook / fast)")
-    print(f"  {f'matmul floor ({len(shapes)} per step)':{w}s} {floor_s:8.3f} s   ratio {result['ratio_to_floor']:.2f}"
-          f" (fast / floor, both at {chosen} thread{'s' * (chosen != 1)})")
+    lo, hi = result["ratio_to_floor_range"]
+    print(f"  {f'matmul floor ({len(shapes)} per step)':{w}s} {floor_s:8.3f} s   ratio {ratio:.2f}"
+          f" (fast / floor, both at {chosen} thread{'s' * (chosen != 1)}; epoch by epoch against the floor "
+          f"timed beside it, {lo:.2f} to {hi:.2f})")
     if "torch_epoch_seconds" in result:
         who = f"{args.torch_threads} thread(s)" if args.torch_threads else "its own threads"
         print(f"  {f'PyTorch reference, {who}':{w}s} {result['torch_epoch_seconds']:8.3f} s   "
