@@ -203,6 +203,8 @@ def run(args, hidden):
 
     epoch_s, loss, beside = time_training(config, x, args.batch_size, args.epochs, floor=floor_now)
     chosen = tuner.chosen if tuner is not None else args.threads
+    trial_ms = {str(n): 1e3 * t for n, t in (tuner.medians if tuner else {}).items()}   # before the textbook
+    # run below: its fit feeds the same tuner, and its steps (~3x longer) would replace these medians
     by_threads = {} if tuner is not None else {chosen: (epoch_s, beside)}   # the fast path at 1 and 2 threads
     for n in (1, 2):
         if n not in by_threads:
@@ -225,7 +227,7 @@ def run(args, hidden):
               "ratio_to_floor_by_threads": {str(n): statistics.median(b["ratios"]) for n, (_, b) in by_threads.items()},
               "peak_rss_mb": peak_mb, "last_train_loss": loss, "textbook_last_train_loss": text_loss,
               "step_ms": profile, "blas_threads": args.threads, "blas_threads_chosen": chosen,
-              "tuner_medians_ms": {str(n): 1e3 * t for n, t in (tuner.medians if tuner else {}).items()},
+              "tuner_medians_ms": trial_ms,
               "epoch_seconds_by_threads": {str(n): t for n, (t, _) in sorted(by_threads.items())}}
     if args.torch:
         torch_s = time_torch(args.torch, args.torch_script, args.epochs, args.torch_threads)
