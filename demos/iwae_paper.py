@@ -11,8 +11,9 @@ evaluates the rows' current checkpoints at the preset's final K without finishin
 
 Steps: 1. flags, and the output folder's files checked before any work (each row's checkpoint, curve.json,
 results.json)  2. MNIST as the paper split it  3. for each row: build or resume, train stage by stage
-(schedule.py), record test NLL with a small K every --eval-every epochs  4. the final estimate of -log p(x)
-and the active units  5. results.json, curve pictures, the table beside the paper's.
+(schedule.py), record test NLL with a small K every few epochs (the preset's eval_every: 2, 10 or 20)
+4. the final estimate of -log p(x) and the active units  5. results.json, curve pictures, the table beside
+the paper's.
 """
 import json
 import sys

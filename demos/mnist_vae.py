@@ -1,6 +1,6 @@
 """Train a variational autoencoder on MNIST and look at what it learned.
 
-    python demos/mnist_vae.py                      # 10 epochs of the default VAE, about 35 s on 2 idle cores
+    python demos/mnist_vae.py                      # 10 epochs of the default VAE, about 27 s on 2 idle cores
     python demos/mnist_vae.py --latent-dim 2       # adds the decoded latent manifold picture
     python demos/mnist_vae.py --resume --epochs 5  # five more epochs from runs/mnist_vae/checkpoint.npz
     python demos/mnist_vae.py --conditional --out runs/mnist_cvae   # the conditional VAE: ask for a digit

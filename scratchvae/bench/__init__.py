@@ -1,4 +1,4 @@
-"""How fast is hand-written backprop? `python -m scratchvae.bench` measures it: one command, three recipes.
+"""How fast is hand-written backprop? `python -m scratchvae.bench` measures it: one command, five recipes.
 
     --recipe vae       (the default) the default VAE's training epoch: the fast path, the textbook code, the
                        same matrix products alone (the floor) and, with --torch, the PyTorch reference in the
