@@ -1,6 +1,6 @@
 """A guided tour of gradient checking: how a hand-written derivative is tested, and what the test cannot see.
 
-    python demos/gradcheck_tour.py              # every step, about a second
+    python demos/gradcheck_tour.py              # every step, under half a second
     python demos/gradcheck_tour.py --step 5     # one step
 
 Read this file next to its output. Every step runs the library's own checker (scratchvae/gradcheck/),

@@ -122,7 +122,7 @@ def test_feedback_names_each_behaviour_and_is_cut_where_it_printed_megabytes(gra
     assert (cls / "zed" / "ex03_mse.py").read_text() == "raise SystemExit(3)"   # written there after zed was copied
 
 
-def test_grading_twice_gives_the_same_csv_and_a_roster_flags_both_ways(tmp_path):
+def test_grading_twice_gives_the_same_csv_and_a_roster_flags_both_ways(tmp_path, capsys):
     cls = tmp_path / "class"
     workspace(cls / "bob")
     workspace(cls / "carol", answers=False)
@@ -132,6 +132,8 @@ def test_grading_twice_gives_the_same_csv_and_a_roster_flags_both_ways(tmp_path)
     assert main([*args, "--out", str(tmp_path / "a.csv")]) == 0
     assert main([*args, "--out", str(tmp_path / "b.csv")]) == 0
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    # the summary counts the students graded apart from the roster's names without a folder
+    assert "(2 student(s) graded, 1 without a folder (not submitted), in " in capsys.readouterr().err
     _, rows = grades(tmp_path / "a.csv")
     assert rows["bob"][1:] == ["passing", "2.5", "2.5", "2.5", ""]
     assert rows["carol"][1:] == ["not started", "0", "0", "2.5", "not on the roster"]

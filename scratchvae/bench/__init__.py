@@ -54,7 +54,7 @@ def main(argv=None):
     p.add_argument("--torch-script", default=None, help="the PyTorch reference script (default: the recipe's "
                    "in demos/reference/)")
     p.add_argument("--torch-threads", default="own", metavar="own|same|N",
-                   help="threads of the PyTorch reference: own (torch's default, one per core: each library "
+                   help="threads of the PyTorch reference: own (torch's own choice, one per core: each library "
                         "as shipped); same (scratchvae's --threads when it is a number); or N")
     p.add_argument("--json", default=None, help="also write the figures to this JSON file")
     p.add_argument("--layers", type=int, choices=(1, 2), default=1, help="--recipe iwae: stochastic layers")

@@ -262,16 +262,17 @@ def do_grade(args):
                       file=sys.stderr)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    for name in wanted:
-        if name not in found:
-            rows[name] = row(name, dict.fromkeys(w, NOT_SUBMITTED), chosen, w, "no folder")
-            texts[name] = [f"No folder named {name} in {folder}: not submitted."]
+    missing = [name for name in wanted if name not in found]
+    for name in missing:
+        rows[name] = row(name, dict.fromkeys(w, NOT_SUBMITTED), chosen, w, "no folder")
+        texts[name] = [f"No folder named {name} in {folder}: not submitted."]
     write(out, feedback, header(chosen), {**kept, **rows}, texts, w, files)
     for note in NOTES:
         print(f"grade: isolation: {note}", file=sys.stderr)
     took = time.monotonic() - start
-    print(f"wrote {out} ({len(rows)} student(s) graded in {took:.0f} s) and the feedback in {feedback}/",
-          file=sys.stderr)
+    absent = f", {len(missing)} without a folder (not submitted)" if missing else ""
+    print(f"wrote {out} ({len(rows) - len(missing)} student(s) graded{absent}, in {took:.0f} s) and the feedback "
+          f"in {feedback}/", file=sys.stderr)
     return 1 if failed else 0
 
 
