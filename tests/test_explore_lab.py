@@ -191,8 +191,10 @@ def test_a_nan_stops_the_run_and_says_so(srv):
     assert call(srv, "POST", "/api/lab/step", {})[0] == 200
     state = call(srv, "GET", "/api/lab/state")[1]
     assert state["status"] == "diverged" and "nan" in state["message"] and state["running"] is False
-    status, answer = call(srv, "POST", "/api/lab/resume", {})
-    assert status == 409 and "reset" in answer["error"]
+    for control, body in (("resume", {}), ("step", {}), ("fork", {"betas": [1, 2], "steps": 5})):
+        status, answer = call(srv, "POST", f"/api/lab/{control}", body)
+        assert (status, answer["error"]) == (409, f"the run diverged at step {state['step']}; POST /api/lab/reset "
+                                                  "to begin again"), control
     assert call(srv, "POST", "/api/lab/reset", {})[1]["status"] == "paused"
 
 
