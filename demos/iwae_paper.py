@@ -26,7 +26,7 @@ from scratchvae.data import load_mnist, static_binarize
 from scratchvae.fast import (
     Adam,  # the fused Adam (textbook: scratchvae/nn/optim.py); checkpoint.load resumes with it too
 )
-from scratchvae.models.deep import DeepVAE, active_units, paper_config
+from scratchvae.models.deep import DeepVAE, active_units, paper_config, training_bytes
 from scratchvae.models.iwae import log_likelihood
 from scratchvae.schedule import ADAM, BATCH_SIZE, EVAL_K, N_TRAIN, paper_schedule, stage_at, total_epochs
 from scratchvae.train import binarized_test_set, fit
@@ -96,13 +96,10 @@ def parse_args(argv=None):
 
 
 def row_bytes(**sizes):
-    """Estimated bytes to train one row: its networks on BATCH_SIZE * k rows at once, and MNIST itself."""
+    """Estimated bytes to train one row: its model on batches of BATCH_SIZE images, k samples each
+    (models/deep.training_bytes), and MNIST itself."""
     model, layers, k = sizes["k in --rows"].split("-")
-    c = paper_config(int(layers), model, int(k))
-    ins = [c.n_in, *c.latent[:-1]]                                 # what each stochastic layer reads
-    nets = [[ins[i], *c.hidden[i], 2 * c.latent[i]] for i in range(len(c.latent))]                  # q
-    nets += [[c.latent[i], *c.hidden[i][::-1], c.n_in if i == 0 else 2 * ins[i]] for i in range(len(c.latent))]  # p
-    return sum(cli.mlp_bytes(widths, BATCH_SIZE * int(k)) for widths in nets) + 4 * 784 * 70_000
+    return training_bytes(paper_config(int(layers), model, int(k)), BATCH_SIZE) + 4 * 784 * 70_000
 
 
 def _read_json(path, default, fix):

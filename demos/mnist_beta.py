@@ -79,17 +79,10 @@ def parse_args(argv=None):
         p.error(f"--lr must be a positive finite number and --hidden sizes at least 1, got {args.lr} and {args.hidden}")
     if args.seed < 0:
         p.error(f"--seed must be an integer >= 0 (NumPy seeds are non-negative), got {args.seed}")
-    cli.check_memory(model_bytes, {"--hidden": args.hidden, "--latent-dim": args.latent_dim,
-                                   "--batch-size": args.batch_size},
+    cli.check_memory(cli.vae_bytes, {"--hidden": args.hidden, "--latent-dim": args.latent_dim,
+                                       "--batch-size": args.batch_size},
                      {"--hidden": (400,), "--latent-dim": 20, "--batch-size": 128})
     return args
-
-
-def model_bytes(**sizes):
-    """Estimated bytes of one VAE, Adam's state, one batch (evaluation: 1000 images) and MNIST itself."""
-    hidden, J, batch = sizes["--hidden"], sizes["--latent-dim"], sizes["--batch-size"]
-    widths = [784, *hidden, 2 * J] + [J, *hidden[::-1], 784]
-    return cli.mlp_bytes(widths, max(batch, 1000)) + 4 * 784 * 70000
 
 
 def traversal(model, x, dims):

@@ -97,17 +97,10 @@ def parse_args(argv=None):
     if args.resume and not (Path(args.out) / "checkpoint.npz").is_file():
         p.error(f"--resume: no checkpoint at {Path(args.out) / 'checkpoint.npz'}")
     if not args.resume:              # sizes a fresh model would allocate: refuse before anything is built
-        cli.check_memory(model_bytes, {"--hidden": args.hidden, "--latent-dim": args.latent_dim,
-                                       "--batch-size": args.batch_size},
+        cli.check_memory(cli.vae_bytes, {"--hidden": args.hidden, "--latent-dim": args.latent_dim,
+                                           "--batch-size": args.batch_size},
                          {"--hidden": (400,), "--latent-dim": 20, "--batch-size": 128})
     return args
-
-
-def model_bytes(**sizes):
-    """Estimated bytes of the VAE, Adam's state, one batch (evaluation: 1000 images) and MNIST itself."""
-    hidden, J, batch = sizes["--hidden"], sizes["--latent-dim"], sizes["--batch-size"]
-    widths = [784, *hidden, 2 * J] + [J, *hidden[::-1], 784]
-    return cli.mlp_bytes(widths, max(batch, 1000)) + 4 * 784 * 70000
 
 
 def run(args):

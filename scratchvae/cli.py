@@ -23,6 +23,7 @@ The helpers below check a command's inputs BEFORE any work starts, so nothing tr
                           and --threads N, the BLAS threads, applied as soon as the flags are parsed
     output_folder(...)    --out: '' / a file / a path under a file / not writable / a previous run's files
     check_memory(...)     refuse a model or batch whose arrays would not fit in this machine's memory
+    vae_bytes(**sizes)    check_memory's estimate for the VAE demos (mnist_vae.py, mnist_beta.py)
 
 Output-folder policy (one rule for every command): a folder that does not exist or holds none of
 the files this command writes is used as is; a folder holding a previous run's files is refused
@@ -225,3 +226,12 @@ def check_memory(estimate, values, defaults, what="the model and one batch"):
     given = ", ".join(f"{flag} {show(values[flag])}" for flag in (alone or values))
     raise UsageError(f"{given}: {what} would need about {human_bytes(needed)} of memory ({needed:.2g} bytes), more "
                      f"than this machine's {human_bytes(have)}; choose a smaller {blamed}")
+
+
+def vae_bytes(**sizes):
+    """Estimated bytes of the VAE demos' run (mnist_vae.py, mnist_beta.py), from their flags --hidden,
+    --latent-dim and --batch-size: one VAE, 784 -> hidden -> [mu, logvar] (2J) and z (J) -> hidden reversed
+    -> 784, with Adam's state; one batch (at least 1000 images: train.evaluate's batch) and MNIST itself."""
+    hidden, J, batch = sizes["--hidden"], sizes["--latent-dim"], sizes["--batch-size"]
+    widths = [784, *hidden, 2 * J] + [J, *hidden[::-1], 784]
+    return mlp_bytes(widths, max(batch, 1000)) + 4 * 784 * 70000

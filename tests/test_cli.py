@@ -88,10 +88,13 @@ def test_vae_demo_flags_are_one_line(vae_demo, capsys, flags, message):
     (bench.main, "bench", ["--json", "."], "--json '.' must name a file in an existing, writable folder"),
     ("ae", "mnist_autoencoders.py", ["--seed", "-1"], "--seed must be an integer >= 0"),
     ("ae", "mnist_autoencoders.py", ["--hidden", "1000000000000"], "choose a smaller --hidden"),
+    ("beta", "mnist_beta.py", ["--latent-dim", "1000000000000"], "--latent-dim 1000000000000: the model and one batch"),
+    ("beta", "mnist_beta.py", ["--hidden", "1000000000000"], "choose a smaller --hidden"),
     ("tour", "gradcheck_tour.py", ["--step", "9"], "argument --step: invalid choice: 9"),
 ])
 def test_other_entry_points_are_one_line(ae_demo, capsys, main, prog, flags, message):
-    main = {"ae": lambda: ae_demo.main, "tour": lambda: _load("gradcheck_tour").main}.get(main, lambda: main)()
+    main = {"ae": lambda: ae_demo.main, "beta": lambda: _load("mnist_beta").main,
+            "tour": lambda: _load("gradcheck_tour").main}.get(main, lambda: main)()
     assert message in one_line_error(capsys, cli.run_main(prog, main, flags), prog)
 
 

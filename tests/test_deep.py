@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from scratchvae import backend
-from scratchvae.models.deep import DeepVAE, DeepVAEConfig, active_units, paper_config
+from scratchvae.models.deep import DeepVAE, DeepVAEConfig, active_units, paper_config, training_bytes
 from scratchvae.models.iwae import log_likelihood
 from scratchvae.models.vae import VAE, VAEConfig
 from scratchvae.nn.gaussian import gaussian_log_density, standard_normal_log_density
@@ -141,6 +141,16 @@ def test_active_units_counts_variance_above_the_threshold():
     m = DeepVAE(paper_config(2), dtype=F64)
     got = m.posterior_means(np.random.default_rng(0).random((7, 784)), backend.rng(0), samples=3)
     assert [g.shape for g in got] == [(7, 100), (7, 50)]
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_the_memory_estimate_counts_the_networks_the_model_builds(layers):
+    model = DeepVAE(paper_config(layers))
+    # no batch: each float32 parameter held four times (value, gradient, Adam's two moments), 16 bytes
+    assert training_bytes(paper_config(layers), 0) == 16 * model.flat_params.size
+    # every network counted on batch * k rows: 5 samples of 20 images cost what 100 images at k = 1 do
+    assert training_bytes(paper_config(layers, "iwae", 5), 20) == training_bytes(paper_config(layers), 100) > \
+        training_bytes(paper_config(layers), 99)
 
 
 def test_paper_schedule():

@@ -2,6 +2,7 @@
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -22,6 +23,7 @@ from scratchvae.models.vae import VAE, VAEConfig
 from scratchvae.nn.reparam import sample_eps
 
 ROOT = Path(__file__).resolve().parents[1]
+STATIC = ROOT / "scratchvae" / "explore" / "static"                 # the page's files, as the server should serve them
 N_MAP = 300
 
 
@@ -58,6 +60,11 @@ def call(srv, method, path, body=None, headers=None):
     conn.close()
     kind = response.getheader("Content-Type", "")
     return response.status, json.loads(payload) if kind.startswith("application/json") else payload
+
+
+def page_files(page):
+    """The stylesheets and scripts a page loads (href=/src= of this server's .css and .js), in order."""
+    return [name.decode() for name in re.findall(rb'(?:href|src)="(/[\w.-]+\.(?:css|js))"', page)]
 
 
 # ---- the model side -------------------------------------------------------------------------------
@@ -153,9 +160,9 @@ def test_the_axes_are_explained_in_words(space3, served):
 def test_page_info_and_decode(served):
     srv = served["vae-2"]
     status, page = call(srv, "GET", "/")
-    assert status == 200 and b"/explore.js" in page
-    for path in ("/explore.js", "/explore.css"):
-        assert call(srv, "GET", path)[0] == 200
+    assert status == 200 and page_files(page) == ["/explore.css", "/common.js", "/explore.js"]   # shared code first
+    for path in page_files(page):
+        assert call(srv, "GET", path) == (200, (STATIC / path.lstrip("/")).read_bytes())
     status, info = call(srv, "GET", "/api/info")
     assert status == 200 and info["latent"] == 2 and len(info["points"]) == len(info["labels"]) == N_MAP
     status, answer = call(srv, "POST", "/api/decode", {"z": [0.5, -1.0]})

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from test_explore import call  # one request, its status and parsed JSON (the explorer's tests)
+from test_explore import STATIC, call, page_files  # one request; the files a page loads (the explorer's tests)
 
 from scratchvae import backend, checkpoint, pretrained
 from scratchvae.data import load_mnist
@@ -69,8 +69,10 @@ def test_the_state_before_any_start_and_the_page(srv):
     assert status == 200 and state["running"] is False and state["status"] == "none" and state["step"] == 0
     assert set(state["curves"]) >= {"step", "train_neg_elbo", "test_neg_elbo", "rate", "distortion"}
     assert state["codes"] == {"xy": [], "std": [], "labels": []}
-    for path in ("/lab", "/lab.js", "/lab.css"):
-        assert call(srv, "GET", path)[0] == 200
+    status, page = call(srv, "GET", "/lab")
+    assert status == 200 and page_files(page) == ["/lab.css", "/common.js", "/lab.js"]           # shared code first
+    for path in page_files(page):
+        assert call(srv, "GET", path) == (200, (STATIC / path.lstrip("/")).read_bytes())
     assert b'href="/lab"' in call(srv, "GET", "/")[1]                          # the explorer links to the lab
     status, info = call(srv, "GET", "/api/lab/info")
     assert status == 200 and len(info["held_out"]["labels"]) == 300
@@ -189,8 +191,10 @@ def test_a_nan_stops_the_run_and_says_so(srv):
     assert call(srv, "POST", "/api/lab/step", {})[0] == 200
     state = call(srv, "GET", "/api/lab/state")[1]
     assert state["status"] == "diverged" and "nan" in state["message"] and state["running"] is False
-    status, answer = call(srv, "POST", "/api/lab/resume", {})
-    assert status == 409 and "reset" in answer["error"]
+    for control, body in (("resume", {}), ("step", {}), ("fork", {"betas": [1, 2], "steps": 5})):
+        status, answer = call(srv, "POST", f"/api/lab/{control}", body)
+        assert (status, answer["error"]) == (409, f"the run diverged at step {state['step']}; POST /api/lab/reset "
+                                                  "to begin again"), control
     assert call(srv, "POST", "/api/lab/reset", {})[1]["status"] == "paused"
 
 

@@ -33,8 +33,7 @@ from .. import backend
 from ..data import binarize as draw_binary
 from ..data import load_mnist
 from ..fast import Adam
-from ..memory import mlp_bytes
-from ..models.deep import DeepVAE, paper_config
+from ..models.deep import DeepVAE, paper_config, training_bytes
 from ..schedule import ADAM, BATCH_SIZE, N_TRAIN
 from ..train import fit
 
@@ -51,15 +50,11 @@ def build(layers, objective, k, x, fast=True):
 
 
 def step_bytes(**sizes):
-    """Estimated bytes to train the recipe ({"--layers": L, "--k": k}): every network of the paper's model on
-    BATCH_SIZE * k rows at once (q(h1|x) sees each image once; counted at k rows too, an upper bound), and
-    MNIST itself. bench checks it before anything is allocated, so --k 1000000000 is one line, not a
-    MemoryError."""
-    c = paper_config(int(sizes["--layers"]), "iwae", 1)
-    ins = [c.n_in, *c.latent[:-1]]                                 # what each stochastic layer reads
-    nets = [[ins[i], *c.hidden[i], 2 * c.latent[i]] for i in range(len(c.latent))]                       # q
-    nets += [[c.latent[i], *c.hidden[i][::-1], c.n_in if i == 0 else 2 * ins[i]] for i in range(len(c.latent))]  # p
-    return sum(mlp_bytes(widths, BATCH_SIZE * int(sizes["--k"])) for widths in nets) + 4 * 784 * 70_000
+    """Estimated bytes to train the recipe ({"--layers": L, "--k": k}): the paper's model on batches of
+    BATCH_SIZE images, k samples each (models/deep.training_bytes), and MNIST itself. bench checks it before
+    anything is allocated, so --k 1000000000 is one line, not a MemoryError."""
+    config = paper_config(int(sizes["--layers"]), "iwae", int(sizes["--k"]))
+    return training_bytes(config, BATCH_SIZE) + 4 * 784 * 70_000
 
 
 def matmul_shapes(model, k, batch=BATCH_SIZE):

@@ -208,9 +208,7 @@ class Lab:
 
     def resume(self):
         def fn():
-            run = self.run
-            if run.status == "diverged":
-                raise LabError(409, f"the run diverged at step {run.step}; POST /api/lab/reset to begin again")
+            run = self._live_run()
             run.status = "running"
             run.rate.clear()                                        # images per second: from now on
             self._publish()
@@ -245,9 +243,7 @@ class Lab:
     def step(self, digits):
         """Pause, run one minibatch, and return the pulls on the chosen held-out digits' mu before it."""
         def fn():
-            run = self.run
-            if run.status == "diverged":
-                raise LabError(409, f"the run diverged at step {run.step}; POST /api/lab/reset to begin again")
+            run = self._live_run()
             if run.fork is not None and not run.fork.done:           # a step of the run ends a fork midway
                 run.fork = None
                 run.mark("fork ended", None)
@@ -287,9 +283,7 @@ class Lab:
 
     def fork(self, betas, steps):
         def fn():
-            run = self.run
-            if run.status == "diverged":
-                raise LabError(409, f"the run diverged at step {run.step}; POST /api/lab/reset to begin again")
+            run = self._live_run()
             run.fork = Fork(run, betas, steps)
             run.mark("fork", list(betas))
             run.status = "running"
@@ -309,6 +303,13 @@ class Lab:
             return {**self._summary(), "path": str(path),
                     "explore": f"python -m scratchvae.explore --checkpoint {path}"}
         return self._call(fn)
+
+    def _live_run(self):
+        """The run, unless it diverged: resuming, stepping or forking it would only carry its NaN on (409)."""
+        run = self.run
+        if run.status == "diverged":
+            raise LabError(409, f"the run diverged at step {run.step}; POST /api/lab/reset to begin again")
+        return run
 
     def _summary(self):
         run = self.run

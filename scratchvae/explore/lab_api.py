@@ -1,6 +1,6 @@
 """The lab's JSON API: each path, the fields it takes, and the checks on them (lab.py does the work).
 
-    GET  /lab, /lab.js, /lab.css        the page (static/)
+    GET  /lab, /lab.js, /lab.css        the page (static/); its /common.js is the explorer's (server.STATIC)
     GET  /api/lab/info                  defaults, presets, the held-out digits, the manifold's axes
     GET  /api/lab/state                 the newest frame: {"running", "step", "epoch", "images_per_second",
                                         "curves": {"step", "train_neg_elbo", "test_neg_elbo", "rate",

@@ -3,6 +3,7 @@
 The standard library's http.server is enough for one page (no web framework). What it serves:
 
     GET  /  /explore.js  /explore.css     the page (files in static/, package data)
+    GET  /common.js                       what the explorer's page and the lab's share (colours, api(), errors)
     GET  /api/info                        the map, the sliders, a start (latent_space.LatentSpace.info)
     POST /api/decode       {"z": [J numbers], "label": y}          -> {"z", "xy", "image"}
     POST /api/point        {"xy": [2 numbers], "z": [J], "label"}  -> the z under the pointer, decoded
@@ -43,7 +44,8 @@ MAX_SAMPLES = 32                 # sample: draws from the prior per request
 Z_LIMIT = 1000.0                 # |z_j| bound: a sanity limit (the prior N(0, 1) puts essentially nothing beyond 10)
 STATIC = {"/": ("index.html", "text/html; charset=utf-8"),
           "/explore.js": ("explore.js", "text/javascript; charset=utf-8"),
-          "/explore.css": ("explore.css", "text/css; charset=utf-8")}
+          "/explore.css": ("explore.css", "text/css; charset=utf-8"),
+          "/common.js": ("common.js", "text/javascript; charset=utf-8")}        # the lab's page loads it too
 
 
 class RequestError(Exception):

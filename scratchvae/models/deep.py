@@ -41,6 +41,7 @@ from .. import backend, diagnostics
 from ..checks import check_positive_int
 from ..diagnostics import ACTIVE_THRESHOLD
 from ..fast import deep as fast_deep
+from ..memory import mlp_bytes
 from ..nn.activations import sigmoid
 from ..nn.gaussian import gaussian_log_density, gaussian_log_density_backward, standard_normal_log_density
 from ..nn.losses import bce_with_logits_per_example
@@ -81,6 +82,18 @@ def paper_config(layers, objective="iwae", k=1, seed=0):
     if layers == 2:
         return DeepVAEConfig(hidden=((200, 200), (100, 100)), latent=(100, 50), objective=objective, k=k, seed=seed)
     raise ValueError(f"paper_config: layers must be 1 or 2, got {layers!r}")
+
+
+def training_bytes(config, batch):
+    """Estimated bytes to train DeepVAE(config) with Adam on batches of `batch` images: every network of q and
+    p on batch * k rows at once (q(h1|x) sees each image once; counted at k rows too, an upper bound), each as
+    memory.mlp_bytes counts an MLP. The commands add the data they hold and check the sum before anything is
+    allocated (demos/iwae_paper.py, bench --recipe iwae), so k = 1000000000 is one line, not a MemoryError."""
+    c = config
+    ins = [c.n_in, *c.latent[:-1]]                                 # what each stochastic layer reads
+    nets = [[ins[i], *c.hidden[i], 2 * c.latent[i]] for i in range(len(c.latent))]                       # q
+    nets += [[c.latent[i], *c.hidden[i][::-1], c.n_in if i == 0 else 2 * ins[i]] for i in range(len(c.latent))]  # p
+    return sum(mlp_bytes(widths, batch * c.k) for widths in nets)
 
 
 def _split(stats, J):

@@ -4,31 +4,15 @@
 // computes is only geometry for drawing: map coordinates <-> canvas pixels, and which dot is nearest.
 // Each answer shown is also kept on its element (data-z, data-pixels, data-mu, data-std, data-seq)
 // so the browser test can read back exactly what the page shows.
+// COLOURS, $, api(), showError() and showLegend() are common.js's, which index.html loads first.
 "use strict";
 
-const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];   // matplotlib's tab10
-const $ = (id) => document.getElementById(id);
 const state = { info: null, z: null, label: 0, drawn: null, path: null, picks: [], busy: false, next: null,
                 samples: null, seed: 0 };
 let frame = null;                 // map bounds -> canvas: { x0, y0, scale }
 let dots = null;                  // the map's points, drawn once on an off-screen canvas
 
 // ---- talking to the server ---------------------------------------------------------------------
-
-async function api(path, body) {
-  const options = body === undefined ? {} :
-    { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
-  const response = await fetch(path, options);
-  const answer = await response.json();
-  if (!response.ok) throw new Error(answer.error || response.statusText);
-  return answer;
-}
-
-function showError(err) {
-  $("error").textContent = String(err.message || err);
-  $("error").hidden = false;
-}
 
 function withLabel(body) {
   return state.info.conditional ? { ...body, label: state.label } : body;
@@ -325,7 +309,7 @@ async function main() {
       "the sliders: the same point of the map is a whole family of codes.";
     $("pointer-note").hidden = false;
   }
-  $("legend").innerHTML = COLOURS.map((c, y) => `<span><i style="background:${c}"></i>${y}</span>`).join("");
+  showLegend();
   state.label = info.start.label;
   setFrame(); drawDots();
   if (info.latent > 2) buildSliders();

@@ -2,26 +2,14 @@
 // measured (scratchvae/explore/lab.py). No model arithmetic here: every loss, code, image, pull and
 // posterior comes from the library; this file only maps numbers to pixels. What it shows is also kept on
 // elements (data-step, data-frame, data-first-code ...) so the browser test can read it back.
+// COLOURS, $, api(), showError() and showLegend() are common.js's, which lab.html loads first.
 "use strict";
 
-const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];   // matplotlib's tab10
 const FIELDS = ["beta", "lr", "hidden", "seed", "warmup"];
-const $ = (id) => document.getElementById(id);
 const lab = { info: null, frame: null, busy: false, selected: [], forces: null, exact: null, decoded: null };
 
 // ---- talking to the server ---------------------------------------------------------------------
 
-async function api(path, body) {
-  const options = body === undefined ? {} :
-    { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
-  const response = await fetch(path, options);
-  const answer = await response.json();
-  if (!response.ok) throw new Error(answer.error || response.statusText);
-  return answer;
-}
-
-function showError(err) { $("error").textContent = String(err.message || err); $("error").hidden = false; }
 function clearError() { $("error").hidden = true; }
 
 function post(path, body) {
@@ -359,7 +347,7 @@ async function main() {
   lab.held = bytes(lab.info.held_out.pixels);
   fillForm({ ...lab.info.defaults, ...readUrl() });
   $("units").textContent = `Units: ${lab.info.units}.`;
-  $("legend").innerHTML = COLOURS.map((c, k) => `<span><i style="background:${c}"></i>${k}</span>`).join("");
+  showLegend();
   for (const preset of lab.info.presets) {
     const button = document.createElement("button");
     button.type = "button"; button.textContent = preset.name; button.dataset.preset = preset.name;
