@@ -169,4 +169,9 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    # `python -m` put the current folder first on sys.path. Run from inside your workspace, a file of yours
+    # named like a module the checker imports later (numba.py, csv.py) would then run here, in the checker,
+    # outside the child: your files are imported only in the child, from its copy of your folder.
+    here = os.path.realpath(os.getcwd())
+    sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != here]
     sys.exit(run_main(PROG, main))

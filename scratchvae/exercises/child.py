@@ -264,18 +264,40 @@ def _handles(values, table, depth=0):
 
 
 def limit(spec):
-    """Set this process's limits, soft = hard, from 'SECONDS,MEMORY_MB,FILE_MB'; notes on any not set."""
+    """Set this process's limits, soft = hard, from 'SECONDS,MEMORY_MB,FILE_MB'. Returns notes on any not set as
+    asked, and {field of isolate.Limits: value} for each kept lower: an account may only lower its hard limits, so
+    where one is already below what was asked (a lab machine's limits.conf, `ulimit -H`), that one stays."""
     seconds, memory_mb, file_mb = (float(x) for x in spec.split(","))
-    notes = []
-    for name, value in [("RLIMIT_CPU", math.ceil(seconds)), ("RLIMIT_AS", int(memory_mb) << 20),
-                        ("RLIMIT_FSIZE", int(file_mb) << 20), ("RLIMIT_NPROC", 0), ("RLIMIT_CORE", 0)]:
+    asked = [("RLIMIT_CPU", math.ceil(seconds), 1, "s", "seconds"),          # (name, value, unit, its word, field)
+             ("RLIMIT_AS", int(memory_mb) << 20, 1 << 20, "MB", "memory_mb"),
+             ("RLIMIT_FSIZE", int(file_mb) << 20, 1 << 20, "MB", "file_mb"), ("RLIMIT_CORE", 0, 1, "bytes", "")]
+    notes, lower = [], {}
+    for name, value, unit, word, field in asked:
         try:
-            resource.setrlimit(getattr(resource, name), (value, value))
+            which = getattr(resource, name)
+            hard = resource.getrlimit(which)[1]
+            if hard != resource.RLIM_INFINITY and hard < value:
+                notes.append(f"{name}: this account's hard limit, {hard // unit:,} {word}, is below the "
+                             f"{value // unit:,} {word} asked for: the lower one applies")
+                value, lower[field] = hard, hard // unit
+            resource.setrlimit(which, (value, value))
         except (ValueError, OSError, AttributeError) as err:
             notes.append(f"{name} could not be set here ({err}): that limit is not enforced")
     if sys.platform == "darwin":                    # accepted there, but the kernel does not enforce it
         notes.append("macOS does not enforce RLIMIT_AS: the memory limit is not enforced")
-    return notes
+    return notes, lower
+
+
+def no_processes():
+    """RLIMIT_NPROC = 0: no new process (nor thread) for any user but root. Only where the filter is off: the
+    filter already refuses every new process, and the limit would also refuse threads, but only to a user who
+    is not root (RLIMIT_NPROC counts threads on Linux), so a file starting a thread (a ThreadPoolExecutor, a
+    BLAS or Numba pool) would pass as root and fail as a learner."""
+    try:
+        resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+    except (ValueError, OSError, AttributeError) as err:
+        return [f"RLIMIT_NPROC could not be set here ({err}): that limit is not enforced"]
+    return []
 
 
 def main(rfd, wfd, limits):
@@ -283,14 +305,14 @@ def main(rfd, wfd, limits):
     Your code's os._exit is reported before the process ends."""
     folder = Path.cwd().resolve()
     me, table = os.getpid(), Table()
-    notes = limit(limits)
+    notes, lower = limit(limits)
     note = seccomp.install()                        # after setrlimit: the filter forbids raising them again
     global FILTERED
     FILTERED = not note
     if note:
-        notes.append(f"{note}: your code could start processes and signal other processes of this user")
-        if os.geteuid() == 0:
-            notes.append("running as root, where RLIMIT_NPROC does not bind: nothing limits new processes")
+        notes += no_processes()
+        notes.append(f"{note}: your code could signal other processes of this user"
+                     + (", and start processes: RLIMIT_NPROC does not bind root" if os.geteuid() == 0 else ""))
     real_exit = os._exit
 
     def reporting_exit(code=0):
@@ -303,7 +325,8 @@ def main(rfd, wfd, limits):
                 pass
         real_exit(code if isinstance(code, int) else 1)
     os._exit = reporting_exit
-    wire.send(wfd, {"ok": {"notes": notes, "pid": me}}, table.handle)
+    sys.path.insert(0, str(folder))                 # your folder (this copy of it): `from mylib import helper` works
+    wire.send(wfd, {"ok": {"notes": notes, "pid": me, "lower": lower}}, table.handle)
     while True:
         try:
             request = wire.receive(rfd, table.resolve)

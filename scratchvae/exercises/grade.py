@@ -17,7 +17,7 @@ not be graded (the grader's own failure, named on stderr); 2 for a usage error, 
 import csv
 import os
 import re
-import shutil
+import stat
 import sys
 import tempfile
 import time
@@ -25,9 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..cli import UsageError
-from .isolate import CRASHED, OUT_OF_MEMORY, TIMED_OUT, GraderError, Limits, copy_workspace, run_job
+from .isolate import CRASHED, OUT_OF_MEMORY, TIMED_OUT, GraderError, Limits, copy_workspace, remove, run_job
 from .runner import FAILING, NOT_STARTED, PASSING, PICTURE, report, shown
 from .track import TRACK, find
+from .vae import USES
 
 NOT_SUBMITTED = "not submitted"
 NOTES = {}               # what the isolation could not enforce on this machine (said once, on stderr)
@@ -167,6 +168,29 @@ def grade_one(name, folder, original, chosen, limits, options, picture=None):
     return name, statuses, parts
 
 
+def unreadable(original, staged, chosen):
+    """Why an exercise file of this student was not copied though it is there (this user may not read it or
+    its folder: submissions unpacked by another account), as one line; None when every one was copied. Such
+    a student is not graded (exit 1): their file would otherwise look missing, and the row 'not started'."""
+    numbers = {ex.number for ex in chosen}
+    numbers |= set(USES) if 9 in numbers else set()          # exercise 9 assembles the pieces of these
+    for ex in TRACK:
+        path = original / ex.file
+        if ex.number not in numbers or (staged / ex.file).exists():
+            continue
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):     # a link or a special file: skipped, and said so
+                continue
+            with open(path, "rb"):
+                pass
+        except FileNotFoundError:
+            continue
+        except OSError as err:
+            return (f"cannot read {shown(path)} ({err.strerror}): grade as a user who can read every "
+                    f"submission, or give read access (chmod -R a+rX {shown(original.parent)})")
+    return None
+
+
 def header(chosen):
     cols = ["student"]
     for ex in chosen:
@@ -232,17 +256,20 @@ def do_grade(args):
     staging = Path(tempfile.mkdtemp(prefix="scratchvae-grade-"))
     start, rows, failed, texts = time.monotonic(), {}, [], {}
     try:
-        staged = {}
+        staged, unread = {}, {}
         for name in wanted:                      # every workspace copied before any student's code runs
             if name in found:
                 staged[name] = staging / f"s{len(staged):04d}"
                 notes = copy_workspace(found[name], staged[name], limits.copy_mb << 20)
                 texts[name] = [f"note: {n}" for n in notes]
+                unread[name] = unreadable(found[name], staged[name], chosen)
         todo = [n for n in wanted if n in staged]
         taken = set()
         files = {name: file_name(name, taken) for name in sorted(wanted)}
 
         def one(name):
+            if unread[name]:
+                return name, None, [f"could not grade: {unread[name]}"]
             try:
                 return grade_one(name, staged[name], found[name], chosen, limits, options,
                                  feedback / (files[name].removesuffix(".txt") + "-" + PICTURE))
@@ -252,7 +279,8 @@ def do_grade(args):
             for i, (name, statuses, parts) in enumerate(pool.map(one, todo), 1):
                 if statuses is None:
                     failed.append(name)
-                    print(f"grade: could not grade {name}: {parts[0]}", file=sys.stderr)
+                    why = parts[0].removeprefix("could not grade: ")
+                    print(f"grade: could not grade {name}: {why}", file=sys.stderr)
                     continue
                 note = "" if names_on_roster is None or name in names_on_roster else "not on the roster"
                 rows[name] = row(name, statuses, chosen, w, note)
@@ -261,7 +289,7 @@ def do_grade(args):
                 print(f"graded {name} ({i}/{len(todo)}): " + ", ".join(f"{n} {s}" for s, n in counts.items()),
                       file=sys.stderr)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        remove(staging)
     missing = [name for name in wanted if name not in found]
     for name in missing:
         rows[name] = row(name, dict.fromkeys(w, NOT_SUBMITTED), chosen, w, "no folder")

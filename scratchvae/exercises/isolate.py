@@ -15,11 +15,17 @@ verdict is passing only when the whole check ran and every answer was whole and 
 
 The child is started with, each limit set soft = hard by the child itself before your file loads:
   - CPU seconds (RLIMIT_CPU), address space (RLIMIT_AS, the memory limit), file size (RLIMIT_FSIZE),
-    processes (RLIMIT_NPROC = 0: binds every user but root), no core files; one BLAS thread;
-  - a system-call filter (seccomp.py): no fork, no signal to another process, no setrlimit;
+    no core files; one BLAS thread. An account whose own hard limit is lower keeps it (a user cannot raise
+    a hard limit), and the messages name that one;
+  - a system-call filter (seccomp.py): no new process (a thread may start), no signal to another process,
+    no setrlimit. Where there is none, RLIMIT_NPROC = 0 instead, which binds every user but root and, on
+    Linux, refuses threads as well: with the filter on, a file that starts a thread gets the same verdict
+    from root and from a learner's own account;
   - `python -I -B` with a scrubbed environment; its folder, HOME and TMPDIR inside a fresh copy of the
-    workspace (plain files only: symlinks not followed, special files skipped, size capped); stdin is
-    /dev/null; its own session (setsid), whose whole process group is killed at the end;
+    workspace (plain files only: symlinks not followed, special files skipped, size capped), that folder
+    first on sys.path (a module of yours beside your file imports, from the copy); stdin is /dev/null;
+    its own session (setsid), whose whole process group is killed at the end, and the copy removed even
+    where your code took away its own write permission;
   - a wall-clock deadline on every read, so a child that hangs (or a daemon holding the pipe) cannot
     hang the checker.
 Where a limit cannot be set (RLIMIT_AS on macOS, the filter off Linux), Result.notes says so.
@@ -31,7 +37,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -47,8 +53,20 @@ from .runner import FAILING, run, shown
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]      # the folder holding scratchvae/: the child imports the same
 TIMED_OUT, OUT_OF_MEMORY, CRASHED = "timed out", "out of memory", "crashed"
 CRASHES = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT"}
-BOOT = ("import sys; sys.path.insert(0, {root!r}); from scratchvae.exercises.child import main; "
-        "main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])")
+BOOT = ("import sys; first = {paths!r}; sys.path[:] = first + [p for p in sys.path if p not in first]; "
+        "from scratchvae.exercises.child import main; main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])")
+
+
+def import_path():
+    """Where the child looks for modules: this scratchvae's folder, then this process's own sys.path, in its
+    order. `python -I` alone would leave out PYTHONPATH and the user's site-packages (`pip install --user`),
+    where a learner without root may well have NumPy; the current folder ('' or its path) is left out, since
+    it may be your workspace itself (the child adds its copy of that, see child.py)."""
+    here, paths = os.path.realpath(os.getcwd()), [str(PACKAGE_ROOT)]
+    for p in sys.path:
+        if isinstance(p, str) and p and p not in paths and os.path.realpath(p) != here:
+            paths.append(p)
+    return paths
 
 
 @dataclass
@@ -88,7 +106,7 @@ class Session:
         limits_arg = f"{limits.seconds:g},{limits.memory_mb},{limits.file_mb}"
         try:
             self.child = subprocess.Popen(
-                [sys.executable, "-I", "-B", "-c", BOOT.format(root=str(PACKAGE_ROOT)), str(to_child),
+                [sys.executable, "-I", "-B", "-c", BOOT.format(paths=import_path()), str(to_child),
                  str(from_child), limits_arg], cwd=self.copy, env=env, stdin=subprocess.DEVNULL,
                 stdout=out, stderr=out, pass_fds=(to_child, from_child), start_new_session=True)
         except OSError as err:
@@ -104,9 +122,13 @@ class Session:
             hello = wire.receive(self.r, self._resolve, time.monotonic() + 60)["ok"]
         except (wire.Ended, wire.TimedOut, wire.WireError, KeyError, TypeError) as err:
             self.close()
-            raise GraderError(f"the checker's child process did not start ({type(err).__name__}); its output: "
-                              f"{self.output[-500:]!r}") from None
+            said = f"its output: {self.output[-500:]!r}" if capture else "what it printed, if anything, is above"
+            raise GraderError(f"the checker's child process ({sys.executable}) did not start ({type(err).__name__}); "
+                              f"{said}") from None
         self.notes += [n for n in hello.get("notes", []) if isinstance(n, str)]
+        lower = hello.get("lower") if isinstance(hello.get("lower"), dict) else {}   # sent before your file loads
+        self.limits = replace(limits, **{k: v for k, v in lower.items() if k in ("seconds", "memory_mb", "file_mb")
+                                         and type(v) in (int, float) and v < getattr(limits, k)})
 
     # --- the calls -------------------------------------------------------------------------------
     def _ask(self, request):
@@ -267,7 +289,29 @@ class Session:
             size = self.out_path.stat().st_size
             self.output = head.decode("utf-8", "replace") + (
                 f"\n... ({size - len(head):,} more bytes of output cut)" if size > len(head) else "")
-        shutil.rmtree(self.base, ignore_errors=True)
+        remove(self.base)
+
+
+def remove(folder):
+    """Delete folder and all in it, also where your code took away the write or search permission of a folder
+    inside (os.chmod(".", 0o500)): root deletes regardless, any other user must give the permission back
+    first. Never through a link (a link to your home leaves your home as it was). Best effort: what cannot be
+    deleted stays."""
+    shutil.rmtree(folder, ignore_errors=True)
+    if not os.path.lexists(folder):
+        return
+
+    def reopen(path):
+        try:
+            if not os.path.islink(path):
+                os.chmod(path, 0o700)
+        except OSError:
+            pass
+    reopen(folder)
+    for top, dirs, _ in os.walk(folder):             # top down: each folder reopened before it is listed
+        for d in dirs:
+            reopen(os.path.join(top, d))
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 class _Hooks:

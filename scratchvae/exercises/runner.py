@@ -161,6 +161,10 @@ def judge(exercise, get_module, load, path, mine, picture=None, **options):
         if place and (place[0].resolve() == Path(path).resolve() or isinstance(path, Label)):
             result.status = NOT_STARTED
             result.message = f"{shown(path)}: {place[1]} still raises NotImplementedError: not written yet"
+        elif place and place[0].resolve() not in {Path(p).resolve() for p in mine}:     # a module of yours beside it
+            result.status = NOT_STARTED
+            result.message = (f"{shown(path)}: {place[1]} in {shown(place[0])}, a module of yours it imports, still "
+                              "raises NotImplementedError: not written yet")
         else:
             other = f" ({shown(place[0])}, {place[1]})" if place else ""
             result.message = (f"{shown(path)} uses your answers to exercises 1, 2, 4, 6, 7 and 8, and one of "

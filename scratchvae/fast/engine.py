@@ -56,10 +56,33 @@ def numba_available():
 
 
 def numba_jit(name, make):
-    """The Numba-compiled function `make(numba)` returns, compiled once (and cached on disk by Numba)."""
+    """The Numba-compiled function `make(numba)` returns, compiled once (and cached on disk by Numba).
+
+    Numba caches beside the source (scratchvae/fast/__pycache__) or, where that folder is read-only (an
+    install by root), in the user's ~/.cache/numba. An account with neither (a grading account whose HOME
+    does not exist) gets RuntimeError "cannot cache function ... no locator available" from cache=True:
+    then the kernel is compiled without a cache (on every run, a second or so, instead of failing)."""
     if name not in _NUMBA:
-        _NUMBA[name] = make(_NUMBA["_module"])
+        try:
+            _NUMBA[name] = make(_NUMBA["_module"])
+        except RuntimeError as err:
+            if "cannot cache" not in str(err):
+                raise
+            _NUMBA[name] = make(_Uncached(_NUMBA["_module"]))
     return _NUMBA[name]
+
+
+class _Uncached:
+    """Numba, with cache=True turned into cache=False in every numba.njit(...)."""
+
+    def __init__(self, numba):
+        self._numba = numba
+
+    def njit(self, *args, **kwargs):
+        return self._numba.njit(*args, **{**kwargs, "cache": False})
+
+    def __getattr__(self, name):
+        return getattr(self._numba, name)
 
 
 def is_cupy(xp):
