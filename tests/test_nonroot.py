@@ -24,10 +24,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_classmates import ARGS, a_class, what_mallory_did
 from test_grade import grades, hostile, workspace
 
 from scratchvae.exercises.__main__ import main
 from scratchvae.exercises.isolate import PACKAGE_ROOT, run_job
+from scratchvae.exercises.landlock import abi
 from scratchvae.exercises.runner import NOT_STARTED, PASSING, SOLUTIONS, STUBS
 from scratchvae.exercises.track import find
 
@@ -58,6 +60,8 @@ def interpreter():
         pytest.skip("no setpriv command (util-linux) to drop to uid 65534")
     env = {"PATH": os.defpath, "HOME": "/nonexistent", "LANG": "C.UTF-8", "SCRATCHVAE_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([str(PACKAGE_ROOT), str(Path(np.__file__).resolve().parents[1])])}
+    if "SCRATCHVAE_LANDLOCK" in os.environ:             # SCRATCHVAE_LANDLOCK=off pytest: the fallback, as uid 65534 too
+        env["SCRATCHVAE_LANDLOCK"] = os.environ["SCRATCHVAE_LANDLOCK"]
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     candidates = [sys.executable, shutil.which(version), f"/usr/bin/{version}", f"/usr/local/bin/{version}"]
     tried = []
@@ -199,7 +203,31 @@ def test_grade_as_an_ordinary_user_gives_roots_rows_and_leaves_nothing(nobody, t
     assert "PermissionError" in feedback["killer"] and "ran out of memory (the limit is 700 MB)" in feedback["hog"]
     assert "time limit of 2 s" in feedback["sleeper"]
     assert not os.listdir(nobody.tmp) and not running_in(nobody.base), os.listdir(nobody.tmp)
-    assert "Traceback" not in done.stderr and "isolation" not in done.stderr, done.stderr
+    notes = [ln for ln in done.stderr.splitlines() if "isolation" in ln and "Landlock" not in ln]   # off: said
+    assert "Traceback" not in done.stderr and not notes, done.stderr
+
+
+def test_a_classmates_answer_is_out_of_reach_as_an_ordinary_user(nobody):
+    """test_classmates.py's mallory, graded by uid 65534 two at a time: Landlock binds an ordinary user as it
+    binds root (where the kernel has it), so she finds nothing to copy or rewrite, and her classmates' rows
+    are theirs; without it, she copies alice's original from the class folder, as the notes say."""
+    base = nobody.base / "classmates"
+    a_class(base, nobody.tmp)
+    give(base)
+    done = nobody("grade", "class", "--out", "grades.csv", *ARGS, "--jobs", "2", cwd=base)
+    assert done.returncode == 0, done.stderr
+    _, rows = grades(base / "grades.csv")
+    did = what_mallory_did((base / "grades-feedback" / "mallory.txt").read_text())
+    landlock = abi()[0] > 0
+    assert {name: r[1] for name, r in rows.items()} == {"alice": PASSING, "bob": "failing", "zed": PASSING,
+                                                         "mallory": NOT_STARTED if landlock else PASSING}, did
+    if landlock:
+        assert did["found"] == {} and did["stolen"] is None and did["rewritten"] == 0, did
+        assert did["listings"] == {"/tmp": "PermissionError", str(nobody.tmp): "PermissionError"}, did
+        assert "isolation" not in done.stderr, done.stderr
+    else:
+        assert "copying is not prevented" in done.stderr, done.stderr
+    assert not os.listdir(nobody.tmp) and not running_in(nobody.base), os.listdir(nobody.tmp)
 
 
 def test_an_account_with_a_lower_hard_memory_limit_is_told_which_limit_held(nobody):

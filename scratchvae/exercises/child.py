@@ -1,6 +1,6 @@
 """The process that runs your code: it imports your files and computes, and decides nothing.
 
-isolate.py starts it (limits set, in a copy of your workspace) and sends requests over a pipe; each
+isolate.py starts it (limits set, Landlock on, in a copy of your workspace) and sends requests over a pipe; each
 answer goes back over another, as plain data (wire.py):
 
     {"op": "load", "file": "ex03_mse.py"}                import your file    -> a handle to the module
@@ -20,6 +20,7 @@ the checker reads layer.params and layer.grads without a call. An argument array
 place goes back too ("inplace"), so the checker sees what your code did to its inputs.
 """
 import importlib.util
+import json
 import math
 import os
 import resource
@@ -31,10 +32,11 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..nn.layer import Layer, NoForwardError, Sequential
-from . import seccomp, wire
+from . import landlock, seccomp, wire
 
 SCALARS = (bool, int, float, str, type(None))
 FILTERED = False                    # True once the system-call filter is on (seccomp.py)
+SANDBOXED = False                   # True once Landlock's rules are on (landlock.py)
 
 
 class Table:
@@ -204,6 +206,9 @@ def describe(err, folder):
     if isinstance(err, PermissionError) and err.errno == 1 and FILTERED:
         text += (" (the checker runs your code without the right to start a process or to signal another "
                  "one: os.fork, subprocess, os.kill of another process)")
+    elif isinstance(err, PermissionError) and err.errno == 13 and SANDBOXED:
+        text += (" (the checker lets your code open only the files of its own copy of your workspace, and read "
+                 "Python's and the libraries')")
     shown = type(err).__name__ if not type(err).__name__.startswith("_") else builtin.__name__
     return {"kind": kind, "type": shown[:80], "text": text,
             "code": code if isinstance(code, SCALARS) else repr(code)[:200],
@@ -300,19 +305,25 @@ def no_processes():
     return []
 
 
-def main(rfd, wfd, limits):
-    """Set the limits, install the filter, then serve requests until the checker closes the pipe.
-    Your code's os._exit is reported before the process ends."""
+def main(rfd, wfd, limits, policy="{}"):
+    """Set the limits, install the filter and Landlock's rules, then serve requests until the checker closes
+    the pipe. policy: JSON {"closed": [folders], "tmp": folder} (landlock.allowed). Your code's os._exit is
+    reported before the process ends."""
     folder = Path.cwd().resolve()
     me, table = os.getpid(), Table()
     notes, lower = limit(limits)
     note = seccomp.install()                        # after setrlimit: the filter forbids raising them again
-    global FILTERED
+    global FILTERED, SANDBOXED
     FILTERED = not note
     if note:
         notes += no_processes()
         notes.append(f"{note}: your code could signal other processes of this user"
                      + (", and start processes: RLIMIT_NPROC does not bind root" if os.geteuid() == 0 else ""))
+    policy = json.loads(policy)
+    read, dropped = landlock.allowed(policy.get("closed", []), policy.get("tmp", "/tmp"))
+    sandbox = landlock.install(read, [str(folder)])     # before your file loads; the checker notes it when off
+    SANDBOXED = not sandbox
+    notes += dropped if SANDBOXED else []
     real_exit = os._exit
 
     def reporting_exit(code=0):
@@ -326,7 +337,7 @@ def main(rfd, wfd, limits):
         real_exit(code if isinstance(code, int) else 1)
     os._exit = reporting_exit
     sys.path.insert(0, str(folder))                 # your folder (this copy of it): `from mylib import helper` works
-    wire.send(wfd, {"ok": {"notes": notes, "pid": me, "lower": lower}}, table.handle)
+    wire.send(wfd, {"ok": {"notes": notes, "pid": me, "lower": lower, "landlock": sandbox}}, table.handle)
     while True:
         try:
             request = wire.receive(rfd, table.resolve)

@@ -9,10 +9,22 @@
 
 Each exercise of each student runs in a child process of its own (isolate.py): nothing one student's
 file does (sleep, fork, fill the memory, kill its parent, print megabytes, patch NumPy) reaches another
-student's row, the CSV or the grader; it shows in that student's row as what it was. Every workspace is
-copied before the first student is graded, so a file that writes into another student's folder changes
-nothing. Exit status: 0 when every student was graded, whatever the grades; 1 when some student could
-not be graded (the grader's own failure, named on stderr); 2 for a usage error, in one line.
+student's row, the CSV or the grader; it shows in that student's row as what it was. A student's file
+runs as the same user as the grader, so their classmates' files are kept out of its reach in two ways:
+
+  1. every submission is read into the grader's memory before any student's code runs (at most
+     Limits.copy_mb per student, the largest files left out first; CLASS_MB in all), and a student's
+     files are written to a private folder (mkdtemp, mode 0700) only while that student is graded,
+     removed right after: with --jobs 1 no classmate's copy exists on disk while a student's code runs,
+     and no rewrite of a folder changes a grade;
+  2. Landlock (landlock.py, Linux 5.13 and later): the child may open only Python's files and its own
+     copy of the workspace, not the class folder (a classmate's original), other students' copies, /tmp
+     or the grades. Without it (another OS, an older kernel, SCRATCHVAE_LANDLOCK=off), the isolation
+     notes say what is then open, and --jobs is 1: students graded at the same time would reach each
+     other's private folders.
+
+Exit status: 0 when every student was graded, whatever the grades; 1 when some student could not be
+graded (the grader's own failure, named on stderr); 2 for a usage error, in one line.
 """
 import csv
 import os
@@ -25,7 +37,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..cli import UsageError
-from .isolate import CRASHED, OUT_OF_MEMORY, TIMED_OUT, GraderError, Limits, copy_workspace, remove, run_job
+from . import landlock
+from .isolate import (
+    CRASHED,
+    OUT_OF_MEMORY,
+    TIMED_OUT,
+    GraderError,
+    Limits,
+    read_workspace,
+    remove,
+    run_job,
+    sandbox_note,
+    write_workspace,
+)
 from .runner import FAILING, NOT_STARTED, PASSING, PICTURE, report, shown
 from .track import TRACK, find
 from .vae import USES
@@ -35,6 +59,7 @@ NOTES = {}               # what the isolation could not enforce on this machine 
 STATUSES = (PASSING, FAILING, NOT_STARTED, TIMED_OUT, OUT_OF_MEMORY, CRASHED, NOT_SUBMITTED)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")          # OWASP: a cell starting with one is a formula
 TIME_LIMIT = 300.0       # seconds per exercise; exercise 9 (1 epoch, 10,000 images) takes ~20 s on a loaded 2-core box
+CLASS_MB = 4096          # the submissions held in memory while grading, in all (Limits.copy_mb each)
 
 
 def add_parser(sub):
@@ -158,7 +183,9 @@ def grade_one(name, folder, original, chosen, limits, options, picture=None):
         extra = {**options, **({"picture": picture} if picture is not None else {})}
         result = run_job(ex, folder, extra if ex.number == 9 else {}, limits, capture=True)
         statuses[ex.number] = result.status
-        NOTES.update(dict.fromkeys(result.notes))
+        NOTES.update(dict.fromkeys(n for n in result.notes if n != sandbox_note(result.landlock)))  # said below
+        if result.landlock:
+            NOTES[unsandboxed(result.landlock, original.parent)] = None
         result.path = original / ex.file
         result.message = result.message.replace(str(folder), shown(original))
         text = report(result)
@@ -168,15 +195,25 @@ def grade_one(name, folder, original, chosen, limits, options, picture=None):
     return name, statuses, parts
 
 
-def unreadable(original, staged, chosen):
-    """Why an exercise file of this student was not copied though it is there (this user may not read it or
-    its folder: submissions unpacked by another account), as one line; None when every one was copied. Such
+def unsandboxed(why, folder):
+    """What grading without Landlock (why: the reason) leaves open, as one note."""
+    return (f"{why}: every submission was read into memory before any student's code ran, and a student's files "
+            "are on disk only while that student is graded, so no student's code finds a classmate's copy to change; "
+            "but it may open any file this account may: it can read a classmate's answer in the class folder "
+            f"{shown(folder)} and import it (copying is not prevented), change the files there and in the grades' "
+            "folder, and change the Python installation and scratchvae where this account may write them (later "
+            "students' code imports them). Grade on Linux 5.13 or later, where Landlock closes all of these")
+
+
+def unreadable(original, snapshot, chosen):
+    """Why an exercise file of this student was not read though it is there (this user may not read it or
+    its folder: submissions unpacked by another account), as one line; None when every one was read. Such
     a student is not graded (exit 1): their file would otherwise look missing, and the row 'not started'."""
     numbers = {ex.number for ex in chosen}
     numbers |= set(USES) if 9 in numbers else set()          # exercise 9 assembles the pieces of these
     for ex in TRACK:
         path = original / ex.file
-        if ex.number not in numbers or (staged / ex.file).exists():
+        if ex.number not in numbers or ex.file in snapshot.files:
             continue
         try:
             if not stat.S_ISREG(os.lstat(path).st_mode):     # a link or a special file: skipped, and said so
@@ -209,6 +246,7 @@ def row(name, statuses, chosen, w, note):
 
 
 def do_grade(args):
+    NOTES.clear()                                # this run's notes only (grade called again in one process)
     chosen = exercises(args.exercises)
     w = weights(args.weights, chosen)
     names_on_roster = roster(args.roster)
@@ -251,45 +289,67 @@ def do_grade(args):
                          "`python -m scratchvae.exercises start` makes it)")
     kept = previous_rows(out, header(chosen)) if args.students else {}
 
-    limits = Limits(seconds=args.time_limit, memory_mb=args.memory_limit)
+    limits = Limits(seconds=args.time_limit, memory_mb=args.memory_limit, closed=(folder, out, feedback))
     options = {"train_images": args.train_images} if args.train_images else {}
-    staging = Path(tempfile.mkdtemp(prefix="scratchvae-grade-"))
+    jobs, no_landlock = args.jobs, landlock.abi()[1]         # why there is none; '' where Landlock is on
+    if no_landlock:
+        NOTES[unsandboxed(no_landlock, folder)] = None
+        if jobs > 1:
+            NOTES[f"--jobs {jobs} was asked for, but without Landlock students graded at the same time could "
+                  "read and change each other's private folders: they were graded one at a time"] = None
+            jobs = 1
     start, rows, failed, texts = time.monotonic(), {}, [], {}
-    try:
-        staged, unread = {}, {}
-        for name in wanted:                      # every workspace copied before any student's code runs
-            if name in found:
-                staged[name] = staging / f"s{len(staged):04d}"
-                notes = copy_workspace(found[name], staged[name], limits.copy_mb << 20)
-                texts[name] = [f"note: {n}" for n in notes]
-                unread[name] = unreadable(found[name], staged[name], chosen)
-        todo = [n for n in wanted if n in staged]
-        taken = set()
-        files = {name: file_name(name, taken) for name in sorted(wanted)}
+    copies, unread, held, cap = {}, {}, 0, limits.copy_mb << 20
+    for name in wanted:                          # every submission read before any student's code runs
+        if name in found:
+            copies[name] = read_workspace(found[name], cap)
+            held += copies[name].size
+            if held > CLASS_MB << 20:
+                big = max(copies, key=lambda n: copies[n].size)
+                raise UsageError(f"the submissions in {folder} add up to more than {CLASS_MB} MB, which the grader "
+                                 "would hold in memory (each is read before any student's code runs): grade the "
+                                 f"class in parts with --students, or take large files out (the largest so far: "
+                                 f"{big}, {copies[big].size / 2**20:.1f} MB)")
+            texts[name] = [f"note: {n}" for n in copies[name].notes]
+            unread[name] = unreadable(found[name], copies[name], chosen)
+            if copies[name].left_out:
+                print(f"grade: {name}: the folder holds more than {limits.copy_mb} MB: {copies[name].left_out} "
+                      "file(s) left out, the largest first (named in the feedback)", file=sys.stderr)
+    todo = [n for n in wanted if n in copies]
+    taken = set()
+    files = {name: file_name(name, taken) for name in sorted(wanted)}
 
-        def one(name):
-            if unread[name]:
-                return name, None, [f"could not grade: {unread[name]}"]
+    def one(name):
+        if unread[name]:
+            return name, None, [f"could not grade: {unread[name]}"]
+        private = None
+        try:                                     # this student's files on disk only while they are graded
             try:
-                return grade_one(name, staged[name], found[name], chosen, limits, options,
-                                 feedback / (files[name].removesuffix(".txt") + "-" + PICTURE))
-            except GraderError as err:
-                return name, None, [f"could not grade: {err}"]
-        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            for i, (name, statuses, parts) in enumerate(pool.map(one, todo), 1):
-                if statuses is None:
-                    failed.append(name)
-                    why = parts[0].removeprefix("could not grade: ")
-                    print(f"grade: could not grade {name}: {why}", file=sys.stderr)
-                    continue
-                note = "" if names_on_roster is None or name in names_on_roster else "not on the roster"
-                rows[name] = row(name, statuses, chosen, w, note)
-                texts[name] = [*texts.get(name, []), *parts]
-                counts = {s: list(statuses.values()).count(s) for s in STATUSES if s in statuses.values()}
-                print(f"graded {name} ({i}/{len(todo)}): " + ", ".join(f"{n} {s}" for s, n in counts.items()),
-                      file=sys.stderr)
-    finally:
-        remove(staging)
+                private = Path(tempfile.mkdtemp(prefix="scratchvae-grade-"))     # mode 0700
+                write_workspace(copies.pop(name), private)
+            except OSError as err:
+                return name, None, [f"could not grade: cannot write their files to a temporary folder "
+                                    f"({err.strerror}: {err.filename})"]
+            return grade_one(name, private, found[name], chosen, limits, options,
+                             feedback / (files[name].removesuffix(".txt") + "-" + PICTURE))
+        except GraderError as err:
+            return name, None, [f"could not grade: {err}"]
+        finally:
+            if private is not None:
+                remove(private)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for i, (name, statuses, parts) in enumerate(pool.map(one, todo), 1):
+            if statuses is None:
+                failed.append(name)
+                why = parts[0].removeprefix("could not grade: ")
+                print(f"grade: could not grade {name}: {why}", file=sys.stderr)
+                continue
+            note = "" if names_on_roster is None or name in names_on_roster else "not on the roster"
+            rows[name] = row(name, statuses, chosen, w, note)
+            texts[name] = [*texts.get(name, []), *parts]
+            counts = {s: list(statuses.values()).count(s) for s in STATUSES if s in statuses.values()}
+            print(f"graded {name} ({i}/{len(todo)}): " + ", ".join(f"{n} {s}" for s, n in counts.items()),
+                  file=sys.stderr)
     missing = [name for name in wanted if name not in found]
     for name in missing:
         rows[name] = row(name, dict.fromkeys(w, NOT_SUBMITTED), chosen, w, "no folder")

@@ -21,18 +21,27 @@ The child is started with, each limit set soft = hard by the child itself before
     no setrlimit. Where there is none, RLIMIT_NPROC = 0 instead, which binds every user but root and, on
     Linux, refuses threads as well: with the filter on, a file that starts a thread gets the same verdict
     from root and from a learner's own account;
-  - `python -I -B` with a scrubbed environment; its folder, HOME and TMPDIR inside a fresh copy of the
-    workspace (plain files only: symlinks not followed, special files skipped, size capped), that folder
-    first on sys.path (a module of yours beside your file imports, from the copy); stdin is /dev/null;
-    its own session (setsid), whose whole process group is killed at the end, and the copy removed even
-    where your code took away its own write permission;
+  - Landlock (landlock.py), on Linux 5.13 and later: your code may read Python's and the libraries' folders
+    (scratchvae's included, never to write) and change only its own copy of the workspace; the class
+    folder, other students' copies, /tmp at large and the grader's output cannot be opened (Limits.closed
+    names the folders that no folder of Python's opened to it may hold). SCRATCHVAE_LANDLOCK=off in the
+    checker's environment turns it off (to test the fallback); where it is off or missing, Result.notes
+    says so;
+  - `python -I -B -u` (unbuffered: what it printed is kept when it is stopped) with a scrubbed environment;
+    its folder, HOME and TMPDIR inside a fresh copy of the workspace (plain files only: symlinks not
+    followed, special files skipped, size capped, the largest files left out first), that folder first on
+    sys.path (a module of yours beside your file imports, from the copy); stdin is /dev/null; its own
+    session (setsid), whose whole process group is killed at the end, and the copy removed even where your
+    code took away its own write permission;
   - a wall-clock deadline on every read, so a child that hangs (or a daemon holding the pipe) cannot
     hang the checker.
 Where a limit cannot be set (RLIMIT_AS on macOS, the filter off Linux), Result.notes says so.
 """
+import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -54,7 +63,8 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]      # the folder holding scr
 TIMED_OUT, OUT_OF_MEMORY, CRASHED = "timed out", "out of memory", "crashed"
 CRASHES = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT"}
 BOOT = ("import sys; first = {paths!r}; sys.path[:] = first + [p for p in sys.path if p not in first]; "
-        "from scratchvae.exercises.child import main; main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3])")
+        "from scratchvae.exercises.child import main; main(int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], "
+        "sys.argv[4])")
 
 
 def import_path():
@@ -77,6 +87,13 @@ class Limits:
     file_mb: int = 64               # the largest file it may write (its prints, when captured, count)
     copy_mb: int = 50               # the workspace copy
     answer_mb: int = 256            # one answer's arrays
+    closed: tuple = ()              # folders that no folder opened to your code may hold (grade: the class, the
+                                    # CSV, the feedback); the temporary folder always is one
+
+
+def sandbox_note(why):
+    """What a child without Landlock (why: the reason) leaves open, as a note."""
+    return f"{why}: your code may open any file this user may, not only its own copy of the workspace"
 
 
 class GraderError(UserError):
@@ -90,6 +107,7 @@ class Session:
     def __init__(self, folder, limits, capture=False):
         self.folder, self.limits = Path(folder), limits
         self.remotes, self.notes, self.broken, self.memory, self.exit_note = {}, [], None, False, None
+        self.landlock = "no Landlock"                # '' once the child says its rules are on
         self.mirrors, self.pushing = {}, set()       # id(array) -> (array, Remote, attr, key): copies of state
         self.hooks = _Hooks(self._handle, self._ref)
         self.output = ""
@@ -99,6 +117,10 @@ class Session:
         (self.copy / "tmp").mkdir(exist_ok=True)
         env = {"PATH": os.defpath, "HOME": str(self.copy), "TMPDIR": str(self.copy / "tmp"), "LANG": "C.UTF-8",
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        if "SCRATCHVAE_LANDLOCK" in os.environ:                           # off: test the fallback (landlock.py)
+            env["SCRATCHVAE_LANDLOCK"] = os.environ["SCRATCHVAE_LANDLOCK"]
+        tmp = tempfile.gettempdir()
+        policy = json.dumps({"closed": [os.path.realpath(p) for p in (tmp, *limits.closed)], "tmp": tmp})
         to_child, self.w = wire.pipe()
         self.r, from_child = wire.pipe()
         self.out_path = self.base / "output.txt"
@@ -106,8 +128,8 @@ class Session:
         limits_arg = f"{limits.seconds:g},{limits.memory_mb},{limits.file_mb}"
         try:
             self.child = subprocess.Popen(
-                [sys.executable, "-I", "-B", "-c", BOOT.format(paths=import_path()), str(to_child),
-                 str(from_child), limits_arg], cwd=self.copy, env=env, stdin=subprocess.DEVNULL,
+                [sys.executable, "-I", "-B", "-u", "-c", BOOT.format(paths=import_path()), str(to_child),
+                 str(from_child), limits_arg, policy], cwd=self.copy, env=env, stdin=subprocess.DEVNULL,
                 stdout=out, stderr=out, pass_fds=(to_child, from_child), start_new_session=True)
         except OSError as err:
             self.close()
@@ -126,6 +148,9 @@ class Session:
             raise GraderError(f"the checker's child process ({sys.executable}) did not start ({type(err).__name__}); "
                               f"{said}") from None
         self.notes += [n for n in hello.get("notes", []) if isinstance(n, str)]
+        self.landlock = hello.get("landlock") if isinstance(hello.get("landlock"), str) else "no Landlock"
+        if self.landlock:
+            self.notes.append(sandbox_note(self.landlock))
         lower = hello.get("lower") if isinstance(hello.get("lower"), dict) else {}   # sent before your file loads
         self.limits = replace(limits, **{k: v for k, v in lower.items() if k in ("seconds", "memory_mb", "file_mb")
                                          and type(v) in (int, float) and v < getattr(limits, k)})
@@ -324,39 +349,91 @@ class _Hooks:
         return self.handle(obj, inner)
 
 
-def copy_workspace(src, dst, cap):
-    """Copy the plain files of src into dst (folders too, 4 deep), never following a link, skipping special
-    files, stopping at cap bytes. Returns notes on what was skipped."""
-    notes, total = [], 0
-    dst.mkdir(parents=True)
+@dataclass
+class Snapshot:
+    """A workspace read into memory: its plain files and folders, by path relative to it, and what was left out."""
+    files: dict                     # {"ex03_mse.py": b"...", "lib/helper.py": b"..."}
+    folders: list                   # ["lib", ...], parents before children
+    notes: list                     # why a file was left out, one line each
+    size: int = 0                   # bytes held
+    left_out: int = 0               # files left out because the workspace is over the cap
 
-    def walk(s, d, depth):
-        nonlocal total
+
+def read_workspace(src, cap):
+    """The plain files of src (folders too, 4 deep) read into memory, never following a link, skipping special
+    files. Past `cap` bytes in all, the largest files are left out (a data file, not an exercise), and said so."""
+    found, notes, folders = [], [], []
+
+    def walk(s, rel, depth):
         try:
             entries = sorted(os.scandir(s), key=lambda e: e.name)
         except OSError as err:
             notes.append(f"cannot read {shown(s)}: {err.strerror}")
             return
         for e in entries:
+            name = f"{rel}{e.name}"
             if e.is_symlink():
                 notes.append(f"{shown(e.path)} is a symbolic link: not copied (the checker copies plain files)")
             elif e.is_dir(follow_symlinks=False) and depth < 4:
-                (d / e.name).mkdir()
-                walk(e.path, d / e.name, depth + 1)
+                folders.append(name)
+                walk(e.path, name + "/", depth + 1)
             elif e.is_file(follow_symlinks=False):
-                size = e.stat(follow_symlinks=False).st_size
-                if total + size > cap:
-                    notes.append(f"{shown(e.path)}: not copied, the workspace is over {cap >> 20} MB")
-                    continue
-                try:
-                    shutil.copyfile(e.path, d / e.name, follow_symlinks=False)
-                    total += size
-                except OSError as err:
-                    notes.append(f"cannot read {shown(e.path)}: {err.strerror}")
+                found.append((e.stat(follow_symlinks=False).st_size, name, e.path))
             elif not e.is_dir(follow_symlinks=False):
                 notes.append(f"{shown(e.path)} is not a plain file: skipped")
-    walk(src, dst, 0)
-    return notes
+    walk(src, "", 0)
+    out = Snapshot({}, folders, notes)
+    for _, name, path in sorted(found):                                # smallest first
+        try:
+            data = _read_plain(path, cap - out.size + 1)
+        except OSError as err:
+            notes.append(f"cannot read {shown(path)}: {err.strerror}")
+            continue
+        if data is None:
+            notes.append(f"{shown(path)} is not a plain file: skipped")
+        elif out.size + len(data) > cap:
+            out.left_out += 1
+            notes.append(f"{shown(path)}: not copied, the workspace is over {cap >> 20} MB (its largest files are "
+                         "left out)")
+        else:
+            out.files[name], out.size = data, out.size + len(data)
+    return out
+
+
+def _read_plain(path, most):
+    """At most `most` bytes of the plain file at path, or None when it is not one by the time it is opened
+    (a link or a pipe put in its place: never followed, never waited on)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        chunks, size = [], 0
+        while size < most:
+            chunk = os.read(fd, min(1 << 20, most - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def write_workspace(snapshot, dst):
+    """Write a Snapshot's folders and files under dst (made if missing)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in snapshot.folders:
+        (dst / name).mkdir(exist_ok=True)
+    for name, data in snapshot.files.items():
+        (dst / name).write_bytes(data)
+
+
+def copy_workspace(src, dst, cap):
+    """Copy the plain files of src into dst (read_workspace, then write_workspace). Returns notes on what was
+    skipped."""
+    snapshot = read_workspace(src, cap)
+    write_workspace(snapshot, dst)
+    return snapshot.notes
 
 
 # --- one exercise, and a list of them --------------------------------------------------------------
@@ -370,7 +447,7 @@ def run_job(exercise, folder, options=None, limits=None, capture=False):
         result = run(exercise, folder, loader=session.load, **(options or {}))
     finally:
         session.close()
-    result.notes, result.output = session.notes, session.output
+    result.notes, result.output, result.landlock = session.notes, session.output, session.landlock
     if session.broken or session.memory:             # fail closed: an unfinished check is never passing
         _override(result, exercise, folder, session)
     return result
