@@ -14,6 +14,9 @@ In a notebook:  from scratchvae.exercises import check;  check(6, gaussian_kl)  
     calls      how a check calls your code: copies of its arrays, twice, beside the reference answer
     notebook   check(exercise, *answers): the same check on functions defined in a notebook
     isolate    your files run in a child process, limited; the verdict is computed here, outside it
+    staging    the copy of your workspace the child runs in: read into memory, written out, removed
+    launch     what the child may use (Limits) and how it is started: command line, environment
+    session    one child from start to end: the calls, the answers, the state of your instances
     remote     the stand-ins the checks call instead of your functions, classes and instances
     child      the process that imports your file and computes (and decides nothing)
     wire       what travels between them: plain data (JSON and .npy), never pickle

@@ -1,6 +1,6 @@
 """The process that runs your code: it imports your files and computes, and decides nothing.
 
-isolate.py starts it (limits set, Landlock on, in a copy of your workspace) and sends requests over a pipe; each
+session.py starts it (limits set, Landlock on, in a copy of your workspace) and sends requests over a pipe; each
 answer goes back over another, as plain data (wire.py):
 
     {"op": "load", "file": "ex03_mse.py"}                import your file    -> a handle to the module
@@ -270,7 +270,7 @@ def _handles(values, table, depth=0):
 
 def limit(spec):
     """Set this process's limits, soft = hard, from 'SECONDS,MEMORY_MB,FILE_MB'. Returns notes on any not set as
-    asked, and {field of isolate.Limits: value} for each kept lower: an account may only lower its hard limits, so
+    asked, and {field of launch.Limits: value} for each kept lower: an account may only lower its hard limits, so
     where one is already below what was asked (a lab machine's limits.conf, `ulimit -H`), that one stays."""
     seconds, memory_mb, file_mb = (float(x) for x in spec.split(","))
     asked = [("RLIMIT_CPU", math.ceil(seconds), 1, "s", "seconds"),          # (name, value, unit, its word, field)

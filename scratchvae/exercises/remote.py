@@ -1,7 +1,7 @@
 """Stand-ins for your code: what the checker holds instead of your module, functions, classes and instances.
 
 A Remote answers what the checks ask of it (call it, read an attribute, call a method) by asking the
-child process that holds the real object (isolate.Session), and hands back plain data. An instance's
+child process that holds the real object (session.Session), and hands back plain data. An instance's
 public attributes (a layer's params and grads) are kept here as copies: the checker reads and nudges
 them as it would your layer's own (gradcheck perturbs layer.params in place), and every change is sent
 to your object before the next call that reaches it, and read back after.
