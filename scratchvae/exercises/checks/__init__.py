@@ -15,10 +15,10 @@ import math
 
 import numpy as np
 
-from ..nn.optim import Adam
-from .calls import Calls, function_rows, layer_rows, loss_rows
-from .facts import Claim, Fact
-from .solutions import (
+from ...nn.optim import Adam
+from ..calls import Calls, function_rows, layer_rows, loss_rows
+from ..facts import Claim, Fact
+from ..solutions import (
     ex01_dense,
     ex02_activations,
     ex03_mse,
