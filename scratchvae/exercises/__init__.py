@@ -8,7 +8,7 @@
 In a notebook:  from scratchvae.exercises import check;  check(6, gaussian_kl)   (notebook.py)
 
     track      the exercises: file, the notebook section deriving it, the library's version, what it teaches
-    checks     what each is checked for: the gradient check and known values (facts.py)
+    checks/    what each is checked for: the gradient check and known values (facts.py), a file per exercise
     vae        exercise 9: your pieces re-checked, assembled into a VAE, checked whole, trained on MNIST
     runner     importing your file by its path and reporting what came of it
     calls      how a check calls your code: copies of its arrays, twice, beside the reference answer

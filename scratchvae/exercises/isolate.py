@@ -5,7 +5,7 @@ the process (os._exit), sleep, fork, change folder, patch NumPy so that every co
 to the checker's pipe. So the work is split:
 
     the checker (this process)                        the child (child.py), one per exercise
-    runs checks.py and facts.py, unchanged,     ---->  imports your file, calls what it is asked
+    runs checks/ and facts.py, unchanged,       ---->  imports your file, calls what it is asked
     on stand-ins (Remote) for your functions,  <----  to, answers in plain data (wire.py: JSON and
     classes and instances                              .npy blocks, size-capped, never pickle)
 
