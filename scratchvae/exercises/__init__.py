@@ -21,6 +21,7 @@ In a notebook:  from scratchvae.exercises import check;  check(6, gaussian_kl)  
     child      the process that imports your file and computes (and decides nothing)
     wire       what travels between them: plain data (JSON and .npy), never pickle
     seccomp    the child's system-call filter: no new process, no signal to another (Linux)
+    landlock   what the child may open: its own copy to write, the libraries to read (Linux 5.13 and later)
     grade      a whole class: a CSV of grades and a feedback file per student
     stubs/     the files you start from (copied, never edited in place)
     solutions/ reference answers (`check --solutions`); read one only after trying

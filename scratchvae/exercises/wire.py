@@ -9,7 +9,7 @@ write anything to its pipe. So the two sides speak a format that can only descri
     TREE       = null | true | false | a number | a string
                | {"t": [TREE, ...]}  a tuple          | {"l": [TREE, ...]}  a list
                | {"d": [[TREE, TREE], ...]}  a dict   | {"a": i}  array i   | {"s": i}  a NumPy scalar (array i, 0-d)
-               | {"h": id, ...}  an object that stays in your process (a handle: isolate.py's Remote)
+               | {"h": id, ...}  an object that stays in your process (a handle: remote.py's Remote)
                | {"seq": [TREE, ...]}  a Sequential,  {"ns": [[name, TREE], ...]}  a SimpleNamespace (checker to you)
                | {"ref": [id, attr, key]}  a copy of an array your object's attribute held when the two sides
                  last agreed on it (checker to you: a layer's W sent back to your adam_step is not resent)
