@@ -90,7 +90,8 @@ def test_a_run_started_paused_stepped_and_steered_from_the_page(browser, lab_ser
     forces = browser.execute_script("return lab.forces.forces")
     assert [f["index"] for f in forces] == [pick]
     np.testing.assert_allclose(forces[0]["kl"], -np.array(forces[0]["mu"]), rtol=1e-6)      # beta 1: -mu
-    wait(browser, "return document.getElementById('forces').textContent.includes('reconstruction')")   # drawn
+    wait(browser, "return document.getElementById('forces').textContent.includes('reconstruction')",
+         timeout=30)                                          # drawn (15 s ran out once beside a CI run's notebooks)
 
     browser.execute_script("const b = document.getElementById('beta'); b.value = '2';"
                            "b.dispatchEvent(new Event('input'))")
