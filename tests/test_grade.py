@@ -1,9 +1,11 @@
 """Grading a class: correct answers, empty workspaces, planted mistakes and hostile files, each in its own
 row; nothing a student's file does reaches another row, the CSV or the grader (isolate.py, grade.py)."""
 import csv
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -237,3 +239,19 @@ def test_the_wire_carries_plain_data_and_refuses_the_rest():
     with pytest.raises(wire.TimedOut):                  # nothing comes: the read gives up at its deadline
         wire.receive(r, None, time.monotonic() + 0.2)
     assert time.monotonic() - start < 2
+
+
+def test_a_child_whose_first_message_is_not_a_dict_is_refused_and_leaves_nothing(tmp_path, monkeypatch):
+    """The child's hello is read before your file loads; one of the wrong shape must end the session
+    cleanly (GraderError, the child ended, its copy removed), not raise AttributeError past close()."""
+    from scratchvae.exercises import session, wire
+    from scratchvae.exercises.launch import GraderError, Limits
+    workspace(tmp_path / "ws")
+    made = []
+    real_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(session.tempfile, "mkdtemp",
+                        lambda **kw: made.append(real_mkdtemp(dir=tmp_path, **kw)) or made[-1])
+    monkeypatch.setattr(wire, "receive", lambda *args: {"ok": ["not", "a", "dict"]})
+    with pytest.raises(GraderError, match=r"did not start \(TypeError\)"):
+        session.Session(tmp_path / "ws", Limits(seconds=30, memory_mb=2048))
+    assert made and not os.path.exists(made[0])                    # the copy is gone

@@ -73,6 +73,8 @@ class Session:
         self.deadline = time.monotonic() + limits.seconds
         try:
             hello = wire.receive(self.r, self._resolve, time.monotonic() + 60)["ok"]
+            if not isinstance(hello, dict):
+                raise TypeError(f"its first message was {type(hello).__name__}, not a dict")
         except (wire.Ended, wire.TimedOut, wire.WireError, KeyError, TypeError) as err:
             self.close()
             said = f"its output: {self.output[-500:]!r}" if capture else "what it printed, if anything, is above"
