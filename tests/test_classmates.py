@@ -217,7 +217,7 @@ def test_a_submission_over_the_cap_loses_its_largest_files_first_and_is_told(tmp
 
     from scratchvae.cli import run_main
     from scratchvae.exercises import grade
-    from scratchvae.exercises.isolate import Limits
+    from scratchvae.exercises.launch import Limits
     monkeypatch.setattr(grade, "Limits", functools.partial(Limits, copy_mb=1))
     cls = tmp_path / "class"
     workspace(cls / "big")

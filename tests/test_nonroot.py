@@ -28,8 +28,9 @@ from test_classmates import ARGS, a_class, what_mallory_did
 from test_grade import grades, hostile, workspace
 
 from scratchvae.exercises.__main__ import main
-from scratchvae.exercises.isolate import PACKAGE_ROOT, run_job
+from scratchvae.exercises.isolate import run_job
 from scratchvae.exercises.landlock import abi
+from scratchvae.exercises.launch import PACKAGE_ROOT
 from scratchvae.exercises.runner import NOT_STARTED, PASSING, SOLUTIONS, STUBS
 from scratchvae.exercises.track import find
 

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from .. import backend
 from ..cli import ArgumentParser, UsageError, run_main
-from .isolate import Limits, run_apart
+from .isolate import run_apart
+from .launch import Limits
 from .runner import NOT_STARTED, PASSING, SOLUTIONS, STUBS, report, shown
 from .track import NOTEBOOKS, TRACK, find
 

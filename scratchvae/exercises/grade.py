@@ -38,19 +38,10 @@ from pathlib import Path
 
 from ..cli import UsageError
 from . import landlock
-from .isolate import (
-    CRASHED,
-    OUT_OF_MEMORY,
-    TIMED_OUT,
-    GraderError,
-    Limits,
-    read_workspace,
-    remove,
-    run_job,
-    sandbox_note,
-    write_workspace,
-)
+from .isolate import CRASHED, OUT_OF_MEMORY, TIMED_OUT, run_job
+from .launch import GraderError, Limits, sandbox_note
 from .runner import FAILING, NOT_STARTED, PASSING, PICTURE, report, shown
+from .staging import read_workspace, remove, write_workspace
 from .track import TRACK, find
 from .vae import USES
 

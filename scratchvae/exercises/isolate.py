@@ -48,12 +48,9 @@ The parts, each a file of its own:
 import signal
 from pathlib import Path
 
-# GraderError, PACKAGE_ROOT, sandbox_note and the staging functions are not used here: grade.py and
-# tests/test_nonroot.py import them from this module, where they lived before it was split
-from .launch import PACKAGE_ROOT, GraderError, Limits, sandbox_note  # noqa: F401
+from .launch import Limits
 from .runner import FAILING, run, shown
 from .session import Session
-from .staging import read_workspace, remove, write_workspace  # noqa: F401
 
 TIMED_OUT, OUT_OF_MEMORY, CRASHED = "timed out", "out of memory", "crashed"
 CRASHES = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT"}
