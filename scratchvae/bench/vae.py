@@ -124,20 +124,27 @@ def time_training(config, x, batch_size, epochs, fast=True, floor=None):
     fast=True trains as the library does (scratchvae/fast/); False runs the textbook code alone.
 
     floor: optional; a function returning the seconds of one floor measurement. It then runs before the
-    first epoch and after each one (outside the epochs' timed seconds), and a third value is returned:
-    {"floors": those seconds, "ratios": each epoch's seconds / the mean of the floors either side of it}."""
+    first epoch and after each one (fit's on_epoch: outside the epochs' timed seconds), and the third value
+    returned is {"floors": those seconds, "ratios": each epoch's seconds / the mean of the floors either
+    side of it}; without floor it is None."""
     model = VAE(config, fast=fast)
     opt = (FusedAdam if fast else optim.Adam)(list(model.parameters()))
     fit(model, opt, x[:batch_size * 20], epochs=1, batch_size=batch_size, progress=False, log=None)  # warm-up
-    floors = [] if floor is None else [floor()]
-    after_epoch = None if floor is None else (lambda _model: floors.append(floor()) or {})
+    floors = []
+
+    def floor_after_epoch(_model):
+        floors.append(floor())
+        return {}                                  # no metrics of its own for the epoch's record
+
+    if floor is not None:
+        floors.append(floor())                     # the floor before the first epoch
     history = fit(model, opt, x, epochs=epochs, batch_size=batch_size, progress=False, log=None,
-                  on_epoch=after_epoch)
-    median = statistics.median(r["seconds"] for r in history)
-    if floor is None:
-        return median, history[-1]["train_loss"]
-    ratios = [r["seconds"] / (0.5 * (before + after)) for r, before, after in zip(history, floors, floors[1:])]
-    return median, history[-1]["train_loss"], {"floors": floors, "ratios": ratios}
+                  on_epoch=floor_after_epoch if floor is not None else None)
+    beside = None
+    if floor is not None:
+        ratios = [r["seconds"] / (0.5 * (before + after)) for r, before, after in zip(history, floors, floors[1:])]
+        beside = {"floors": floors, "ratios": ratios}
+    return statistics.median(r["seconds"] for r in history), history[-1]["train_loss"], beside
 
 
 def profile_step(config, x, batch_size, fast, steps=40):
@@ -214,7 +221,7 @@ def run(args, hidden):
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024     # before the textbook run's temporaries
     floor_s = statistics.median(beside["floors"])          # the products alone, at the count the epochs ran with
     ratio = statistics.median(beside["ratios"])
-    text_s, text_loss = time_training(config, x, args.batch_size, args.epochs, fast=False)
+    text_s, text_loss, _ = time_training(config, x, args.batch_size, args.epochs, fast=False)
     profile = {"fast": profile_step(config, x, args.batch_size, True),
                "textbook": profile_step(config, x, args.batch_size, False),
                "matmuls": 1e3 * floor_s / steps}
